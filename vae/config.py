@@ -1,0 +1,162 @@
+"""One typed config for the model and its training, with named presets.
+
+The CLI, the app and every checkpoint use this same dataclass: a checkpoint stores
+`Config.to_dict()` and is rebuilt with `Config.from_dict()`, which validates every field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+ACTIVATIONS = ("sigmoid", "relu", "tanh", "elu", "leaky_relu", "gelu")
+LIKELIHOODS = ("gaussian", "bernoulli")
+DATASETS = ("mnist", "fashion-mnist")
+MAX_HIDDEN = 4096
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a model and how it is trained. Defaults are the `seed` preset."""
+
+    z_dim: int = 10
+    """Size of the latent vector z (1..64)."""
+    encoder_layers: tuple[int, ...] = (128,)
+    """Hidden layer widths of the encoder MLP, image -> (mu, var)."""
+    decoder_layers: tuple[int, ...] = (128,)
+    """Hidden layer widths of the decoder MLP, (z, digit) -> image."""
+    classifier_layers: tuple[int, ...] = (128,)
+    """Hidden layer widths of the digit classifier MLP, image -> 10 logits."""
+    activation: str = "sigmoid"
+    """Hidden-layer activation of all three MLPs."""
+    likelihood: str = "gaussian"
+    """p(x|z): 'gaussian' with std `decoder_std`, or 'bernoulli'."""
+    decoder_std: float = 0.5
+    """The fixed sigma of the Gaussian likelihood N(f(z), sigma^2 I)."""
+    beta: float = 1.0
+    """Weight of the KL term (1.0 is the plain ELBO)."""
+    classification_weight: float = 10.0
+    """Weight of the digit classifier's cross-entropy; 0 turns the classifier off."""
+    learning_rate: float = 1e-3
+    batch_size: int = 100
+    epochs: int = 20
+    seed: int = 42
+    dataset: str = "mnist"
+    """Training data: 'mnist' or 'fashion-mnist'."""
+
+    def __post_init__(self) -> None:
+        for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        validate(self)
+
+    @property
+    def conditional(self) -> bool:
+        """True when a digit classifier feeds its softmax to the decoder."""
+        return self.classification_weight > 0
+
+    def replace(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+            d[name] = list(d[name])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        if not isinstance(d, dict):
+            raise ValueError(f"config must be a mapping, got {type(d).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        return cls(**d)
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be {lo}..{hi}, got {value}")
+
+
+def _check_float(name: str, value: object, lo: float, hi: float, lo_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if (value <= lo if lo_open else value < lo) or value > hi:
+        bracket = "(" if lo_open else "["
+        raise ValueError(f"{name} must be in {bracket}{lo}, {hi}], got {value}")
+
+
+def _check_layers(name: str, value: object) -> None:
+    if not isinstance(value, tuple) or len(value) > 8:
+        raise ValueError(f"{name} must be a list of 0..8 layer widths, got {value!r}")
+    for width in value:
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_HIDDEN:
+            raise ValueError(f"{name} widths must be integers 1..{MAX_HIDDEN}, got {value!r}")
+
+
+def validate(c: Config) -> None:
+    """Raise ValueError with a readable message for the first invalid field."""
+    _check_int("z_dim", c.z_dim, 1, 64)
+    for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+        _check_layers(name, getattr(c, name))
+    if c.activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {c.activation!r}")
+    if c.likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {c.likelihood!r}")
+    _check_float("decoder_std", c.decoder_std, 0.0, 10.0, lo_open=True)
+    _check_float("beta", c.beta, 0.0, 100.0)
+    _check_float("classification_weight", c.classification_weight, 0.0, 1000.0)
+    _check_float("learning_rate", c.learning_rate, 0.0, 10.0, lo_open=True)
+    _check_int("batch_size", c.batch_size, 1, 60000)
+    _check_int("epochs", c.epochs, 1, 1000)
+    _check_int("seed", c.seed, 0, 2**31 - 1)
+    if c.dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
+
+
+PRESETS: dict[str, Config] = {
+    # The tutorial's reference model: sigmoid MLPs of 128, Gaussian likelihood (sigma 0.5),
+    # z_dim 10, classifier weight 10, Adam 1e-3, batch 100, 20 epochs, seed 42.
+    "seed": Config(),
+    # The common PyTorch reference VAE (pytorch/examples vae/main.py): 784-400-20 ReLU,
+    # Bernoulli likelihood, no classifier, batch 128.
+    "classic": Config(
+        z_dim=20,
+        encoder_layers=(400,),
+        decoder_layers=(400,),
+        classifier_layers=(),
+        activation="relu",
+        likelihood="bernoulli",
+        classification_weight=0.0,
+        batch_size=128,
+        epochs=10,
+        seed=1,
+    ),
+    # Small and quick, for tests and for a first look in the app.
+    "tiny": Config(
+        z_dim=2,
+        encoder_layers=(64,),
+        decoder_layers=(64,),
+        classifier_layers=(32,),
+        activation="relu",
+        batch_size=100,
+        epochs=2,
+        seed=0,
+    ),
+}
+
+
+def preset(name: str) -> Config:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+__all__ = ["ACTIVATIONS", "DATASETS", "LIKELIHOODS", "PRESETS", "Config", "preset", "validate"]
