@@ -1,0 +1,44 @@
+# The two commands: `make run` (start the app) and `make test` (lint + the whole suite).
+# Both create the virtualenv and install what they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+HOST ?= localhost
+
+.PHONY: run test lint format system-deps bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Chromium for the end-to-end tests, and Fashion-MNIST's original files (Debian packages).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/datasets/fashion-mnist || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null; \
+	  else echo "Install Chromium (the browser tests need it at /usr/bin/chromium or set CHROMIUM=path)."; fi; }
+
+run: $(VENV)/.installed
+	$(PY) -m streamlit run explorer_app.py --server.address $(HOST) --server.port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(VENV)/.dev-installed system-deps lint
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

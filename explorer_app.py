@@ -1,0 +1,51 @@
+"""VAE Explorer: the home page. Run with `make run` (or `streamlit run explorer_app.py`)."""
+
+import numpy as np
+import streamlit as st
+import torch
+from vae.images import grid
+
+from pages.ui import layout
+from vae.model import NUM_CLASSES, one_hot
+
+shown = layout.page(
+    "VAE Explorer",
+    "An interactive lab for Variational Auto-Encoders: watch one learn, then take its latent space apart.",
+    icon="🧪",
+)
+
+st.markdown(
+    """
+A **variational auto-encoder** learns to squeeze each image into a handful of numbers — a point
+*z* in a hidden (latent) space — and to draw the image back from those numbers. This one has a twist:
+a small digit classifier tells the decoder *which* digit it is looking at, so after training you can
+pick the digit yourself while *z* sets the handwriting style.
+"""
+)
+
+if shown is not None:
+    c = shown.config
+    st.subheader(f"Ten digits in five styles, drawn just now by “{shown.label}”")
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        if c.conditional:
+            z = torch.randn(5, 1, c.z_dim, generator=g).expand(5, NUM_CLASSES, c.z_dim).reshape(-1, c.z_dim)
+            images = shown.model.decode(z, one_hot(np.tile(np.arange(NUM_CLASSES), 5)))
+        else:
+            images = shown.model.decode(torch.randn(5 * NUM_CLASSES, c.z_dim, generator=g))
+    st.image(grid(images.numpy(), NUM_CLASSES), width=560, clamp=True)
+    st.caption("Each row shares one random style z; each column asks for one digit (0 to 9).")
+
+st.subheader("Where to go")
+cols = st.columns(5)
+links = [
+    ("pages/1_Train.py", "Train", "🏋️", "Watch a VAE learn, live."),
+    ("pages/2_Generate.py", "Generate", "🎨", "Pick a digit, drag the style sliders."),
+    ("pages/3_Latent_space.py", "Latent space", "🗺️", "Every test digit as a point on a map."),
+    ("pages/4_Reconstruct.py", "Reconstruct", "🔍", "Digits in, digits out; draw your own."),
+    ("pages/5_Theory.py", "Theory", "📖", "Why it works, next to live widgets."),
+]
+for col, (path, label, icon, text) in zip(cols, links, strict=True):
+    with col:
+        st.page_link(path, label=label, icon=icon)
+        st.caption(text)

@@ -1,0 +1,75 @@
+"""The shape every page shares: title, one sentence of purpose, and the sidebar's model picker."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.ui import state
+
+MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state is not)
+WIDGET_KEY = "sidebar_model"
+
+
+def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
+    """Set up a page; returns the model it should show (None: nothing to show, message given)."""
+    st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
+    st.title(f"{icon} {title}")
+    st.caption(purpose)
+    return sidebar()
+
+
+def sidebar() -> state.Shown | None:
+    options = state.choices()
+    with st.sidebar:
+        st.subheader("Model")
+        if not options:
+            st.info("No model yet: start a run on the **Train** page (the `tiny` preset takes seconds).")
+            return None
+        current = st.session_state.get(MODEL_KEY)
+        if current not in options:
+            current = state.default_choice(options)
+        choice = st.selectbox(
+            "Showing",
+            options,
+            index=options.index(current),
+            key=WIDGET_KEY,
+            help="The live run trains in the background for everyone; saved checkpoints never change.",
+        )
+        st.session_state[MODEL_KEY] = choice
+        shown = state.shown(choice)
+        if shown is None:
+            return None
+        describe(shown)
+    return shown
+
+
+def describe(shown: state.Shown) -> None:
+    c = shown.config
+    where = f"{shown.dataset.get('name', '?')} · {shown.dataset.get('n_train', '?'):,} training images"
+    if shown.live:
+        status = {"running": "🟢 training", "paused": "⏸️ paused", "finished": "✅ finished"}.get(
+            shown.state or "", shown.state or ""
+        )
+        st.markdown(f"**{status}** · epoch {shown.epoch}/{c.epochs}")
+    else:
+        st.markdown(f"**Saved** · trained {shown.epoch} epochs")
+    st.caption(where)
+    st.caption(
+        f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · {'digit-conditioned' if c.conditional else 'plain VAE'}"
+    )
+    if shown.dataset.get("notice"):
+        st.warning(shown.dataset["notice"], icon="ℹ️")
+
+
+def show(choice: str) -> None:
+    """Make the sidebar show `choice` (e.g. the live run after pressing Start) from the next run on."""
+    st.session_state[MODEL_KEY] = choice
+    st.session_state.pop(WIDGET_KEY, None)
+
+
+def need_model(shown: state.Shown | None) -> state.Shown:
+    """Stop the page with a friendly message when there is no model to show."""
+    if shown is None:
+        st.info("Pick a model in the sidebar, or start training on the **Train** page.")
+        st.stop()
+    return shown

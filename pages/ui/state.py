@@ -1,0 +1,101 @@
+"""What every page shares: the one Lab of this server, cached checkpoints, and the model on show.
+
+Heavy objects are cached at this edge (`st.cache_resource`); the pages stay thin.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from vae.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from vae.config import Config
+from vae.lab import Lab
+from vae.model import ConditionalVAE
+
+LIVE = "Live run"
+DEFAULT_CHECKPOINT = "seed-mnist"  # the shipped model the app opens on
+
+
+@st.cache_resource
+def lab() -> Lab:
+    """The server's only Lab: one training run shared by every browser."""
+    return Lab(os.environ.get("VAE_CHECKPOINT_DIR", "checkpoints"), os.environ.get("VAE_DATA_DIR", "data"))
+
+
+@st.cache_resource(max_entries=16)
+def _load(path: str, mtime: float) -> Checkpoint:
+    return load_checkpoint(path)  # mtime in the key: a re-saved file is read again
+
+
+def checkpoint(path: Path) -> Checkpoint:
+    """A checkpoint from disk, cached; raises CheckpointError."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        raise CheckpointError(f"{path.name} is gone: it was deleted or moved.") from None
+    return _load(str(path), mtime)
+
+
+@dataclass
+class Shown:
+    """The model a page is showing, with what to say about it."""
+
+    label: str
+    model: ConditionalVAE  # eval mode, never the live training model
+    config: Config
+    dataset: dict  # name, source, notice, n_train, n_test
+    epoch: int
+    key: str  # changes whenever the weights change: use it to key caches
+    live: bool
+    state: str | None = None  # the live run's state
+
+
+def choices() -> list[str]:
+    names = [p.stem for p in lab().checkpoints()]
+    return ([LIVE] if lab().trainer is not None else []) + names
+
+
+def default_choice(options: list[str]) -> str | None:
+    if DEFAULT_CHECKPOINT in options:
+        return DEFAULT_CHECKPOINT
+    return options[0] if options else None
+
+
+def shown(choice: str | None) -> Shown | None:
+    """Resolve a picker choice to a model; None (and an st.error) when it cannot be read."""
+    if choice is None:
+        return None
+    if choice == LIVE:
+        trainer = lab().trainer
+        if trainer is None:
+            return None
+        version, model = trainer.shown_snapshot()
+        return Shown(
+            label=LIVE,
+            model=model,
+            config=trainer.config,
+            dataset=trainer.dataset.summary(),
+            epoch=trainer.epoch,
+            key=f"live-{trainer.run_id}-{version}",
+            live=True,
+            state=trainer.state,
+        )
+    path = lab().checkpoint_dir / f"{choice}.pt"
+    try:
+        ckpt = checkpoint(path)
+    except CheckpointError as exc:
+        st.error(f"{exc}")
+        return None
+    return Shown(
+        label=choice,
+        model=ckpt.model,
+        config=ckpt.config,
+        dataset=ckpt.dataset,
+        epoch=ckpt.epoch,
+        key=f"ckpt-{choice}-{path.stat().st_mtime_ns}",
+        live=False,
+    )

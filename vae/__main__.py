@@ -1,0 +1,5 @@
+import sys
+
+from vae.cli import main
+
+sys.exit(main())

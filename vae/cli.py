@@ -1,0 +1,177 @@
+"""`python -m vae ...`: info, train, evaluate, sample, list.
+
+Errors (a bad path, a corrupt file, a bad value) print one line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from vae.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
+from vae.config import DATASETS, PRESETS, preset
+from vae.data import DatasetError, load_dataset
+
+DEFAULT_DIR = Path("checkpoints")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vae", description="Train and inspect conditional VAEs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="print a preset's config")
+    info.add_argument("--preset", default="seed", choices=list(PRESETS))
+    info.add_argument("--json", action="store_true", help="print JSON")
+
+    train = sub.add_parser("train", help="train a model and write a checkpoint")
+    train.add_argument("--preset", default="seed", choices=list(PRESETS))
+    train.add_argument("--dataset", choices=DATASETS, help="default: the preset's (mnist)")
+    train.add_argument("--data-dir", default="data", help="where MNIST is read from / downloaded to")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--z-dim", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--out", type=Path, help="checkpoint file (default: checkpoints/<preset>-<dataset>.pt)")
+    train.add_argument("--resume", type=Path, help="continue from this checkpoint (its config; --epochs may extend it)")
+    train.add_argument("--slim", action="store_true", help="omit the optimizer state (smaller file, to ship)")
+    train.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+
+    ev = sub.add_parser("evaluate", help="test ELBO, IWAE, classifier and conditional accuracy")
+    ev.add_argument("path", type=Path)
+    ev.add_argument("--data-dir", default="data")
+    ev.add_argument("--k", type=int, default=50, help="importance samples for the IWAE estimate")
+    ev.add_argument("--json", action="store_true")
+
+    sample = sub.add_parser("sample", help="write a PNG grid of generated digits")
+    sample.add_argument("path", type=Path)
+    sample.add_argument("--digit", type=int, help="0..9 (conditional models)")
+    sample.add_argument("--n", type=int, default=25)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, required=True)
+
+    ls = sub.add_parser("list", help="list checkpoints")
+    ls.add_argument("directory", type=Path, nargs="?", default=DEFAULT_DIR)
+    return p
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    config = preset(args.preset).to_dict()
+    if args.json:
+        print(json.dumps(config, indent=2))
+    else:
+        for k, v in config.items():
+            print(f"{k:>22}: {v}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from vae.trainer import Trainer
+
+    resume = load_checkpoint(args.resume) if args.resume else None
+    config = resume.config if resume else preset(args.preset)
+    overrides = {
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "z_dim": args.z_dim,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+    }
+    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
+    dataset = load_dataset(config.dataset, args.data_dir)
+    if dataset.notice:
+        print(f"note: {dataset.notice}", file=sys.stderr)
+    out = args.out or args.resume or DEFAULT_DIR / f"{args.preset}-{config.dataset}.pt"
+    command = "python -m vae " + shlex.join(sys.argv[1:])
+    trainer = Trainer(config, dataset, device=args.device, resume=resume, command=command)
+    bar = tqdm(total=config.epochs * trainer.steps_per_epoch, initial=trainer.step, unit="step", dynamic_ncols=True)
+
+    def on_step(t: Trainer) -> None:
+        bar.update(t.step - bar.n)
+        bar.set_description(f"epoch {t.epoch + 1}/{config.epochs}")
+
+    def on_epoch(t: Trainer) -> None:
+        m = t.epoch_metrics()[-1]
+        bar.write(
+            f"epoch {m['epoch']:>3}  train loss {m['train_loss']:9.2f}  test loss {m['test_loss']:9.2f}  "
+            f"recon {m['test_recon']:8.2f}  kl {m['test_kl']:6.2f}  class acc {m['test_acc']:.3f}"
+        )
+
+    trainer.add_callback("on_step_end", on_step)
+    trainer.add_callback("on_epoch_end", on_epoch)
+    try:
+        trainer.run()
+    except KeyboardInterrupt:
+        trainer.state = "stopped"
+    bar.close()
+    path = save_checkpoint(out, trainer.to_checkpoint(), include_optimizer=not args.slim)
+    if trainer.state == "failed":
+        raise SystemExit(f"error: {trainer.error} (the last good weights were saved to {path})")
+    print(f"saved {path} after {trainer.epoch} epochs ({trainer.step} steps) on {dataset.source}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from vae.evaluate import evaluate
+    from vae.judge import judge_for
+
+    ckpt = load_checkpoint(args.path)
+    dataset = load_dataset(ckpt.config.dataset, args.data_dir)
+    if dataset.notice:
+        print(f"note: {dataset.notice}", file=sys.stderr)
+    judge = judge_for(dataset, args.path.parent) if ckpt.config.conditional else None
+    result = evaluate(ckpt.model, dataset, judge=judge, k=args.k)
+    result["checkpoint"] = str(args.path)
+    result["trained_on"] = ckpt.dataset
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        for k, v in result.items():
+            print(f"{k:>24}: {v:.4f}" if isinstance(v, float) else f"{k:>24}: {v}")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    import torch
+
+    from vae.images import grid, png_bytes
+    from vae.model import one_hot
+
+    ckpt = load_checkpoint(args.path)
+    if not 1 <= args.n <= 1024:
+        raise ValueError(f"--n must be 1..1024, got {args.n}")
+    digit = None
+    if ckpt.config.conditional:
+        if args.digit is None or not 0 <= args.digit <= 9:
+            raise ValueError(f"--digit must be 0..9 for this conditional model, got {args.digit}")
+        digit = one_hot([args.digit] * args.n)
+    g = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        images = ckpt.model.decode(torch.randn(args.n, ckpt.config.z_dim, generator=g), digit)
+    cols = int(args.n**0.5 + 0.999)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(png_bytes(grid(images.numpy(), cols), scale=2))
+    print(f"wrote {args.out} ({args.n} samples)")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    for path in list_checkpoints(args.directory):
+        try:
+            ckpt = load_checkpoint(path)
+            print(f"{path}  epoch {ckpt.epoch}  {ckpt.dataset.get('name', '?')}  {ckpt.command}")
+        except CheckpointError as exc:
+            print(f"{path}  unreadable: {exc}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "list": cmd_list}
+    try:
+        commands[args.command](args)
+    except (CheckpointError, DatasetError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

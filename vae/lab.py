@@ -1,0 +1,97 @@
+"""The lab: one live training run per server process, and the folder of saved checkpoints.
+
+The app keeps exactly one `Lab` (in `st.cache_resource`); every browser reads the same run.
+Pure Python, no UI: the pages call these methods and draw what they return.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from vae.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
+from vae.config import Config
+from vae.data import Dataset, load_dataset
+from vae.trainer import Trainer
+
+AUTOSAVE_NAME = "live-run.pt"
+
+
+class Lab:
+    def __init__(self, checkpoint_dir: str | Path = "checkpoints", data_dir: str | Path = "data") -> None:
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.data_dir = Path(data_dir)
+        self._lock = threading.Lock()
+        self._datasets: dict[str, Dataset] = {}
+        self.trainer: Trainer | None = None
+
+    @property
+    def autosave_path(self) -> Path:
+        """Each epoch of the live run is saved here (atomically), to resume after a crash."""
+        return self.checkpoint_dir / "autosave" / AUTOSAVE_NAME
+
+    def dataset(self, name: str) -> Dataset:
+        """Load once per process; concurrent callers share one load."""
+        with self._lock:
+            if name not in self._datasets:
+                self._datasets[name] = load_dataset(name, self.data_dir)
+            return self._datasets[name]
+
+    def start(self, config: Config, resume: Checkpoint | None = None) -> Trainer:
+        """Stop any live run and start a new one (or continue `resume`) in a background thread."""
+        dataset = self.dataset(config.dataset)
+        with self._lock:
+            old = self.trainer
+            if old is not None and old.alive:
+                old.stop()
+                old.join(30)
+            what = f"resumed from {resume.name}" if resume is not None else "started"
+            self.trainer = Trainer(
+                config,
+                dataset,
+                resume=resume,
+                autosave_path=str(self.autosave_path),
+                command=f"VAE Explorer app, Train page ({what})",
+            )
+            self.trainer.start()
+            return self.trainer
+
+    def resume_autosave(self) -> Trainer:
+        """Continue the live run saved by the last autosave (e.g. after the server was killed)."""
+        ckpt = load_checkpoint(self.autosave_path)
+        return self.start(ckpt.config, resume=ckpt)
+
+    def autosave_to_offer(self) -> Checkpoint | None:
+        """The last autosave when no run is live and it has epochs left to train, else None."""
+        if self.trainer is not None or not self.autosave_path.exists():
+            return None
+        try:
+            ckpt = load_checkpoint(self.autosave_path)
+        except CheckpointError:
+            return None
+        return ckpt if ckpt.epoch < ckpt.config.epochs else None
+
+    def checkpoints(self) -> list[Path]:
+        return list_checkpoints(self.checkpoint_dir)
+
+    def save(self, name: str, overwrite: bool = False) -> Path:
+        """Save the live run's current weights as `name`; never replaces a file unless asked."""
+        if self.trainer is None:
+            raise CheckpointError("There is no live run to save: start training first.")
+        path = checkpoint_path(name, self.checkpoint_dir)
+        if path.exists() and not overwrite:
+            raise CheckpointError(f"A checkpoint named {path.stem!r} exists already: choose another name.")
+        return save_checkpoint(path, self.trainer.to_checkpoint())
+
+    def delete(self, name: str) -> None:
+        path = checkpoint_path(name, self.checkpoint_dir)
+        if not path.exists():
+            raise CheckpointError(f"No checkpoint named {path.stem!r}.")
+        path.unlink()
