@@ -35,3 +35,11 @@ def app_server(tmp_path: Path) -> Iterator[StreamlitServer]:
 def screenshot_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def mnist(tmp_path_factory: pytest.TempPathFactory):
+    """The offline MNIST subset (4,000 train / 1,000 test real digits), loaded once."""
+    from vae.data import load_dataset
+
+    return load_dataset("mnist", tmp_path_factory.mktemp("data"), download=False)

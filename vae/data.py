@@ -69,7 +69,7 @@ class Dataset:
 def _as_tensors(
     images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.as_tensor(np.asarray(images), dtype=torch.float32).reshape(len(labels), 784)
+    x = torch.from_numpy(np.array(images, dtype=np.float32)).reshape(len(labels), 784)
     if x.max() > 1.0:
         x = x / 255.0
     return x.contiguous(), torch.as_tensor(np.asarray(labels), dtype=torch.int64)

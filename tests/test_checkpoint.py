@@ -1,0 +1,129 @@
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from vae.checkpoint import Checkpoint, CheckpointError, checkpoint_path, list_checkpoints, load_checkpoint, save_checkpoint
+from vae.config import preset
+from vae.model import ConditionalVAE
+
+
+def _ckpt(config=None) -> Checkpoint:
+    config = config or preset("tiny")
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        model = ConditionalVAE(config)
+    return Checkpoint(
+        config=config,
+        model=model,
+        epoch=2,
+        step=80,
+        epoch_metrics=[{"epoch": 1, "test_loss": 300.5}, {"epoch": 2, "test_loss": np.float32(290.25)}],
+        step_metrics={"step": np.arange(1, 81, dtype=np.float32), "loss": np.linspace(400, 300, 80)},
+        sample_rows=np.random.default_rng(0).random((2, 10, 28, 28)).astype(np.float32),
+        dataset={"name": "mnist", "source": "test", "notice": "subset", "n_train": 4000, "n_test": 1000},
+        command="python -m vae train --preset tiny",
+        optimizer_state=torch.optim.Adam(model.parameters()).state_dict(),
+    )
+
+
+def test_round_trip_is_exact(tmp_path):
+    original = _ckpt()
+    path = save_checkpoint(tmp_path / "a.pt", original)
+    loaded = load_checkpoint(path)
+    assert loaded.config == original.config
+    for k, v in original.model.state_dict().items():
+        assert torch.equal(v, loaded.model.state_dict()[k])
+    assert (loaded.epoch, loaded.step, loaded.command) == (2, 80, original.command)
+    assert loaded.epoch_metrics[1]["test_loss"] == 290.25
+    np.testing.assert_allclose(loaded.step_metrics["loss"], original.step_metrics["loss"], rtol=1e-6)
+    np.testing.assert_allclose(loaded.sample_rows, original.sample_rows, atol=0.5 / 255 + 1e-6)
+    assert loaded.dataset == original.dataset and not loaded.model.training
+    assert loaded.optimizer_state is not None
+
+
+def test_slim_save_omits_the_optimizer(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt(preset("seed")), include_optimizer=False)
+    assert load_checkpoint(path).optimizer_state is None
+    assert path.stat().st_size < 2_000_000
+
+
+def _assert_clear_error(path, match="not a readable"):
+    with pytest.raises(CheckpointError, match=match) as info:
+        load_checkpoint(path)
+    assert "Traceback" not in str(info.value)
+
+
+def test_truncated_file(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    _assert_clear_error(path)
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "noise.pt"
+    path.write_bytes(os.urandom(5000))
+    _assert_clear_error(path)
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_code_executing_pickle_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "vae-explorer-checkpoint", "version": 1, "x": _Exploit(str(marker))}, path)
+    assert zipfile.is_zipfile(path)
+    _assert_clear_error(path)
+    assert not marker.exists()
+    legacy = tmp_path / "evil-legacy.pt"
+    legacy.write_bytes(pickle.dumps(_Exploit(str(marker))))
+    _assert_clear_error(legacy)
+    assert not marker.exists()
+
+
+def test_wrong_shapes(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["z_dim"] = 3  # the weights were made for z_dim 2
+    torch.save(payload, path)
+    _assert_clear_error(path, match="does not match")
+
+
+def test_foreign_and_future_files(tmp_path):
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    _assert_clear_error(foreign, match="not a VAE Explorer checkpoint")
+    future = save_checkpoint(tmp_path / "future.pt", _ckpt())
+    payload = torch.load(future, weights_only=True)
+    payload["version"] = 99
+    torch.save(payload, future)
+    _assert_clear_error(future, match="newer")
+
+
+def test_missing_file(tmp_path):
+    _assert_clear_error(tmp_path / "nope.pt", match="No checkpoint")
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "..", "", " ", ".hidden", "x" * 65, "a..b"])
+def test_unsafe_names_are_refused(tmp_path, name):
+    with pytest.raises(CheckpointError, match="Invalid checkpoint name"):
+        checkpoint_path(name, tmp_path)
+
+
+def test_names_and_listing(tmp_path):
+    assert checkpoint_path("my run-2.pt", tmp_path) == tmp_path / "my run-2.pt"
+    save_checkpoint(tmp_path / "b.pt", _ckpt())
+    (tmp_path / "judge-mnist.pt").write_bytes(b"x")
+    (tmp_path / ".b.pt.123.tmp").write_bytes(b"x")
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["b.pt"]
+    assert list_checkpoints(tmp_path / "missing") == []

@@ -1,0 +1,60 @@
+import subprocess
+import sys
+
+import pytest
+
+
+def _vae(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "vae", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model trained by the CLI itself, on the offline subset."""
+    root = tmp_path_factory.mktemp("cli")
+    out = root / "tiny.pt"
+    r = _vae("train", "--preset", "tiny", "--epochs", "1", "--data-dir", root / "data", "--out", out, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "offline subset" in r.stderr and "saved" in r.stdout
+    return out
+
+
+def test_train_writes_a_checkpoint_with_its_command(trained):
+    from vae.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(trained)
+    assert ckpt.epoch == 1 and "train --preset tiny" in ckpt.command
+    assert ckpt.dataset["name"] == "mnist" and ckpt.dataset["notice"]
+
+
+def test_sample_writes_a_png(trained, tmp_path):
+    from PIL import Image
+
+    r = _vae("sample", trained, "--digit", "3", "--n", "16", "--out", tmp_path / "s.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path / "s.png").size[0] > 28 * 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "missing.pt"], "No checkpoint"),
+        (["sample", "BAD", "--out", "x.png"], "No checkpoint"),
+        (["train", "--preset", "tiny", "--epochs", "0"], "epochs must be"),
+        (["train", "--preset", "tiny", "--resume", "missing.pt"], "No checkpoint"),
+    ],
+)
+def test_errors_are_one_clear_line(tmp_path, args, message):
+    r = _vae(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_checkpoint_and_bad_digit(trained, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    r = _vae("sample", bad, "--digit", "1", "--out", tmp_path / "x.png", cwd=tmp_path)
+    assert r.returncode == 2 and "not a readable" in r.stderr and "Traceback" not in r.stderr
+    r = _vae("sample", trained, "--digit", "12", "--out", tmp_path / "x.png", cwd=tmp_path)
+    assert r.returncode == 2 and "--digit must be 0..9" in r.stderr

@@ -1,0 +1,61 @@
+import gzip
+import struct
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+
+from vae.data import DEBIAN_FASHION_DIR, DatasetError, load_dataset, read_idx
+
+
+def test_subset_is_real_and_split_per_class(mnist):
+    assert mnist.train_x.shape == (4000, 784) and mnist.test_x.shape == (1000, 784)
+    assert mnist.train_x.dtype == torch.float32 and 0.0 <= mnist.train_x.min() and mnist.train_x.max() <= 1.0
+    assert torch.bincount(mnist.test_y).tolist() == [100] * 10
+    assert "subset" in mnist.notice and "5,000" in mnist.notice
+    # real handwriting: a 1 has far less ink than an 8
+    ink = [mnist.train_x[mnist.train_y == d].mean().item() for d in (1, 8)]
+    assert ink[0] < 0.7 * ink[1]
+
+
+def test_falls_back_and_says_so_when_downloads_are_impossible(tmp_path, monkeypatch):
+    calls = []
+
+    def no_network(*args, **kwargs):
+        calls.append(args)
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    ds = load_dataset("mnist", tmp_path, download=True)
+    assert calls, "the real download code path was not exercised"
+    assert ds.notice and "could not be downloaded" in ds.notice and "--dataset mnist" in ds.notice
+    assert len(ds.train_y) == 4000
+
+
+def _write_idx(path, array):
+    header = struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_read_idx_round_trip(tmp_path):
+    a = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    _write_idx(tmp_path / "x.gz", a)
+    np.testing.assert_array_equal(read_idx(tmp_path / "x.gz"), a)
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04....")
+    with pytest.raises(DatasetError):
+        read_idx(tmp_path / "bad")
+
+
+def test_unknown_dataset():
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        load_dataset("cifar10")
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_DIR.exists(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_the_debian_package():
+    ds = load_dataset("fashion-mnist", download=False)
+    assert ds.train_x.shape == (60000, 784) and ds.test_x.shape == (10000, 784)
+    assert ds.notice is None and ds.class_names[9] == "Ankle boot"

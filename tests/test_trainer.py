@@ -1,0 +1,106 @@
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from vae.checkpoint import load_checkpoint
+from vae.config import preset
+from vae.trainer import Trainer
+
+
+def _wait(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist):
+    trainer = Trainer(preset("seed").replace(epochs=8), mnist, device="cpu")  # 320 steps
+    trainer.run()
+    assert trainer.state == "finished", trainer.error
+    steps = trainer.step_metrics()
+    assert steps["loss"][-20:].mean() < 0.8 * steps["loss"][:20].mean()
+    epochs = trainer.epoch_metrics()
+    assert len(epochs) == 8 and epochs[-1]["test_loss"] < epochs[0]["test_loss"]
+    assert epochs[-1]["test_acc"] >= 0.85
+    assert trainer.sample_rows().shape == (8, 10, 28, 28)
+
+
+def test_same_seed_same_weights(mnist):
+    runs = []
+    for _ in range(2):
+        t = Trainer(preset("tiny").replace(epochs=1), mnist, device="cpu")
+        t.run()
+        runs.append(t.snapshot()[1].state_dict())
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+
+def test_resume_at_an_epoch_boundary_replays_exactly(mnist, tmp_path):
+    config = preset("tiny").replace(epochs=2)
+    whole = Trainer(config, mnist, device="cpu")
+    whole.run()
+    first = Trainer(config.replace(epochs=1), mnist, device="cpu", autosave_path=str(tmp_path / "auto.pt"))
+    first.run()
+    ckpt = load_checkpoint(tmp_path / "auto.pt")
+    second = Trainer(config, mnist, device="cpu", resume=ckpt)
+    second.run()
+    a, b = whole.snapshot()[1].state_dict(), second.snapshot()[1].state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    assert [m["epoch"] for m in second.epoch_metrics()] == [1, 2]
+    assert second.step == whole.step
+
+
+def test_pause_resume_stop_in_the_background(mnist):
+    trainer = Trainer(preset("tiny").replace(epochs=50), mnist, device="cpu")
+    trainer.start()
+    assert _wait(lambda: trainer.step > 5)
+    trainer.pause()
+    time.sleep(0.2)
+    paused_at = trainer.step
+    time.sleep(0.3)
+    assert trainer.state == "paused" and trainer.step == paused_at
+    version, snap = trainer.snapshot()
+    assert not snap.training and snap is not trainer.model
+    trainer.resume()
+    assert _wait(lambda: trainer.step > paused_at + 5)
+    trainer.stop()
+    assert trainer.join(10) and trainer.state == "stopped"
+    assert trainer.snapshot()[0] > version
+
+
+def test_snapshot_is_a_copy(mnist):
+    trainer = Trainer(preset("tiny"), mnist, device="cpu")
+    _, snap = trainer.snapshot()
+    before = snap.decoder[0].weight.clone()
+    trainer.model.decoder[0].weight.data.add_(1.0)
+    assert torch.equal(snap.decoder[0].weight, before)
+
+
+def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist):
+    trainer = Trainer(preset("tiny").replace(learning_rate=10.0, epochs=20), mnist, device="cpu")
+    trainer.run()
+    assert trainer.state == "failed"
+    assert "loss became" in trainer.error and "learning rate" in trainer.error
+    weights = trainer.snapshot()[1].state_dict()
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    assert math.isfinite(trainer.step_metrics()["loss"][-1])
+
+
+def test_callbacks_and_progress(mnist):
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device="cpu")
+    seen = {"step": 0, "epoch": 0, "finish": 0}
+    trainer.add_callback("on_step_end", lambda t: seen.__setitem__("step", seen["step"] + 1))
+    trainer.add_callback("on_epoch_end", lambda t: seen.__setitem__("epoch", seen["epoch"] + 1))
+    trainer.add_callback("on_finish", lambda t: seen.__setitem__("finish", seen["finish"] + 1))
+    trainer.run()
+    assert seen == {"step": trainer.steps_per_epoch, "epoch": 1, "finish": 1}
+    p = trainer.progress()
+    assert p["fraction"] == 1.0 and p["state"] == "finished" and p["epoch"] == 1
+    with pytest.raises(ValueError):
+        trainer.add_callback("on_nothing", print)
+    assert np.isfinite(trainer.step_metrics()["kl"]).all()
