@@ -22,10 +22,9 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def app_server(tmp_path: Path) -> Iterator[StreamlitServer]:
-    """The real app on a free port, with its own empty checkpoint folder for autosaves and saves."""
-    env = {"VAE_CHECKPOINT_DIR": str(tmp_path / "checkpoints"), "VAE_DATA_DIR": str(tmp_path / "data")}
-    with StreamlitServer("explorer_app.py", env=env) as server:
+def app_server(app_env: dict[str, str]) -> Iterator[StreamlitServer]:
+    """The real app on a free port, over `app_env` (its own checkpoint folder with the tiny model)."""
+    with StreamlitServer("explorer_app.py", env=app_env) as server:
         yield server
         if os.environ.get("VAE_SHOW_SERVER_LOG"):
             print(server.log())
@@ -43,3 +42,54 @@ def mnist(tmp_path_factory: pytest.TempPathFactory):
     from vae.data import load_dataset
 
     return load_dataset("mnist", tmp_path_factory.mktemp("data"), download=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, mnist) -> Path:
+    """A `tiny` model (z_dim 2) trained for 3 epochs on the offline subset, saved once per session."""
+    from vae.checkpoint import save_checkpoint
+    from vae.config import preset
+    from vae.trainer import Trainer
+
+    trainer = Trainer(preset("tiny").replace(epochs=3), mnist, device="cpu", command="tests: tiny_checkpoint")
+    trainer.run()
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-test.pt", trainer.to_checkpoint())
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for the app: a fresh checkpoint folder holding the tiny model, and an empty data dir
+    (so MNIST falls back to the offline subset). Also applied to this process for AppTest."""
+    import shutil
+
+    ckpt_dir = tmp_path / "checkpoints"
+    ckpt_dir.mkdir()
+    shutil.copy(tiny_checkpoint, ckpt_dir / tiny_checkpoint.name)
+    env = {"VAE_CHECKPOINT_DIR": str(ckpt_dir), "VAE_DATA_DIR": str(tmp_path / "data"), "VAE_DEVICE": "cpu"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+@pytest.fixture
+def fresh_streamlit_caches() -> Iterator[None]:
+    """AppTest shares st.cache_resource across tests: start and end each test with a clean one,
+    stopping any live training run first."""
+    import streamlit as st
+
+    def clear() -> None:
+        from pages.ui import state
+
+        try:
+            trainer = state.lab().trainer
+        except Exception:  # noqa: BLE001 - no lab was ever made
+            trainer = None
+        if trainer is not None:
+            trainer.stop()
+            trainer.join(30)
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+    clear()
+    yield
+    clear()

@@ -1,11 +1,19 @@
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _vae(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "vae", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    """`python -m vae ...` run from another folder, as a user would from the repo (PYTHONPATH)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "vae", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
+    )
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,7 @@ def test_snapshot_is_a_copy(mnist):
 
 
 def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist):
-    trainer = Trainer(preset("tiny").replace(learning_rate=10.0, epochs=20), mnist, device="cpu")
+    trainer = Trainer(preset("seed").replace(learning_rate=10.0, epochs=5), mnist, device="cpu")
     trainer.run()
     assert trainer.state == "failed"
     assert "loss became" in trainer.error and "learning rate" in trainer.error

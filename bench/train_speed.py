@@ -1,0 +1,90 @@
+"""Seconds per training epoch over 60,000 images: our in-memory trainer vs a conventional loop.
+
+Run: `.venv/bin/python -m bench.train_speed` (add `--epochs 2` to average more). Uses full
+Fashion-MNIST from Debian's `dataset-fashion-mnist` (or MNIST under data/ when present). The
+conventional loop is the usual torchvision recipe: a Dataset with per-item `ToTensor`, a
+`DataLoader` at the same batch size, the same model, loss and optimizer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from vae.config import preset
+from vae.data import DEBIAN_FASHION_DIR, load_dataset
+from vae.losses import vae_loss
+from vae.model import ConditionalVAE
+from vae.trainer import Trainer
+
+
+def ours(config, dataset) -> float:
+    """One epoch with vae.trainer.Trainer (includes its end-of-epoch test evaluation)."""
+    trainer = Trainer(config.replace(epochs=1), dataset, device="cpu")
+    start = time.perf_counter()
+    trainer.run()
+    assert trainer.state == "finished", trainer.error
+    return time.perf_counter() - start
+
+
+def conventional(config, root: Path, dataset_cls: str) -> float:
+    import torchvision
+    from torchvision import transforms
+
+    cls = getattr(torchvision.datasets, dataset_cls)
+    ds = cls(str(root), train=True, download=False, transform=transforms.ToTensor())
+    loader = torch.utils.data.DataLoader(ds, batch_size=config.batch_size, shuffle=True)
+    torch.manual_seed(config.seed)
+    model = ConditionalVAE(config)
+    opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    start = time.perf_counter()
+    for x, y in loader:
+        x = x.view(len(x), 784)
+        parts = vae_loss(config, x, y, model(x))
+        opt.zero_grad()
+        parts["loss"].backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def fashion_root(tmp: Path) -> Path:
+    """torchvision reads the uncompressed IDX files from <root>/FashionMNIST/raw/."""
+    raw = tmp / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in DEBIAN_FASHION_DIR.glob("*.gz"):
+        with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return tmp
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["seed", "classic"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if DEBIAN_FASHION_DIR.exists():
+            name, cls, root = "fashion-mnist", "FashionMNIST", fashion_root(Path(tmp))
+        elif Path("data/MNIST/raw").exists():
+            name, cls, root = "mnist", "MNIST", Path("data")
+        else:
+            raise SystemExit("needs 60,000 images: apt-get install dataset-fashion-mnist, or MNIST under data/")
+        dataset = load_dataset(name, root, download=False)
+        print(f"dataset: {dataset.source}, {len(dataset.train_y):,} training images, {torch.get_num_threads()} threads")
+        for p in args.presets:
+            config = preset(p).replace(dataset=name)
+            t_conv = conventional(config, root, cls)
+            t_ours = ours(config, dataset)
+            print(
+                f"{p:>8}: batch {config.batch_size}  ours {t_ours:6.2f} s/epoch  "
+                f"conventional {t_conv:6.2f} s/epoch  speed-up {t_conv / t_ours:5.1f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()
