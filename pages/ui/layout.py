@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import state
+from pages.ui import auth, state
 
 MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state is not)
 WIDGET_KEY = "sidebar_model"
@@ -21,6 +21,7 @@ def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
 def sidebar() -> state.Shown | None:
     options = state.choices()
     with st.sidebar:
+        auth.sidebar_login()
         st.subheader("Model")
         if not options:
             st.info("No model yet: start a run on the **Train** page (the `tiny` preset takes seconds).")
