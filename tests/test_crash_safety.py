@@ -1,0 +1,88 @@
+"""Nothing lost when the process dies: atomic checkpoint writes, and resuming a killed live run."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from vae.checkpoint import list_checkpoints, load_checkpoint
+from vae.lab import Lab
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _spawn(code: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VAE_DEVICE": "cpu"}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env)
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_kill_during_a_tight_save_loop_leaves_only_whole_files(tmp_path):
+    proc = _spawn(
+        """
+        import itertools, torch
+        from vae.checkpoint import Checkpoint, save_checkpoint
+        from vae.config import preset
+        from vae.model import ConditionalVAE
+        model = ConditionalVAE(preset("seed"))
+        for i in itertools.count():
+            with torch.no_grad():
+                model.decoder[0].bias.fill_(float(i))
+            save_checkpoint(f"ckpt-{i % 3}.pt", Checkpoint(config=preset("seed"), model=model, step=i))
+            open("progress", "w").write(str(i))
+        """,
+        tmp_path,
+    )
+    assert _wait_for(lambda: (tmp_path / "progress").exists() and int((tmp_path / "progress").read_text() or 0) > 5, 60)
+    time.sleep(0.37)  # somewhere in the middle of a write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    files = list_checkpoints(tmp_path)
+    assert len(files) == 3
+    for path in files:
+        ckpt = load_checkpoint(path)  # raises if any file was half-written
+        assert ckpt.model.decoder[0].bias[0].item() == ckpt.step
+
+
+def test_a_killed_live_run_resumes_from_its_last_autosave(tmp_path, mnist):
+    ckpt_dir = tmp_path / "checkpoints"
+    proc = _spawn(
+        f"""
+        import time
+        from vae.config import preset
+        from vae.lab import Lab
+        lab = Lab({str(ckpt_dir)!r}, {str(tmp_path / "data")!r})
+        lab.start(preset("tiny").replace(epochs=1000))
+        time.sleep(600)
+        """,
+        tmp_path,
+    )
+    autosave = ckpt_dir / "autosave" / "live-run.pt"
+    try:
+        assert _wait_for(lambda: autosave.exists() and load_checkpoint(autosave).epoch >= 2, 120)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    saved = load_checkpoint(autosave)
+    lab = Lab(ckpt_dir, tmp_path / "data")
+    offer = lab.autosave_to_offer()
+    assert offer is not None and offer.epoch == saved.epoch
+    trainer = lab.resume_autosave()
+    try:
+        assert _wait_for(lambda: trainer.epoch > saved.epoch, 60)
+        assert trainer.step > saved.step
+        assert [m["epoch"] for m in trainer.epoch_metrics()][: saved.epoch] == list(range(1, saved.epoch + 1))
+    finally:
+        trainer.stop()
+        trainer.join(30)
