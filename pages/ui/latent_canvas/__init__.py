@@ -1,0 +1,195 @@
+"""Latent sliders whose picture follows the mouse: the decoder runs in the browser (issue 4 "Live drag").
+
+`st.slider` reports only on release, so this is a custom component (`components.v1`, a hand-written
+iframe in `frontend/`, no build step): one slider per latent dimension, a digit picker with a
+two-digit blend, and a 280x280 canvas that `frontend/decoder.js` redraws on every input event with
+a plain-JavaScript copy of `ConditionalVAE.decode` (float32 weights, float64 sums). Python hears the
+values when a drag ends (`change`), or a digit is clicked: one rerun per gesture, not per pixel.
+(components.v1 over v2: the iframe gives every instance its own window, and Streamlit serves the
+files from `frontend/` as they are; v2 wants inline JS strings or an installed-package manifest.)
+
+Weights, sent only when needed (the decoder of the seed preset is ~415 KB):
+* They travel as a `bytes` argument (float32 little-endian, layers in order W0, b0, W1, b1, ...),
+  which Streamlit delivers to the iframe as a Uint8Array: no base64. A `weights_seq` JSON argument
+  changes whenever bytes are attached, because Streamlit re-posts args only when the JSON changes.
+* Python remembers per browser session (`st.session_state["<key>__sent"]`) which `weights_key` it
+  has sent, and attaches the bytes only when that differs, so reruns on the same model send none.
+* The iframe keeps loaded decoders per `weights_key` (the last 4). If it renders a key it lacks (a
+  fresh iframe after the page was left and reopened, or a lost message) it asks for the weights by
+  setting its value to `{"need": <random token>, ...}`; Python answers each token once (the bytes
+  plus `served=<token>`). An iframe that sees its token served but still has no weights asks again
+  with a new token, so a lost answer cannot leave it stuck, and an answered one is not resent.
+
+Setting the sliders from Python: pass `initial` (any of z, digit_a, digit_b, mix). A dict that
+differs from the previous call's `initial` bumps a nonce and the iframe jumps to it; passing the
+same dict again on later reruns is a no-op, so pages can keep it in session state. Values the
+iframe reports carry the nonce they started from, so a report older than the newest `initial` is
+ignored. The state survives leaving the page (kept in `st.session_state["<key>__state"]`).
+
+If `frontend/index.html` is missing the function falls back to server-side `st.slider`s, with an
+`st.info`, and draws the decoded image itself: pages call `latent_controls` and nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import streamlit.components.v1 as components
+import torch
+
+from vae.data import DIGIT_NAMES, FASHION_NAMES
+from vae.model import NUM_CLASSES, ConditionalVAE, decoder_layers
+
+FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
+Z_RANGE = 3.0  # the sliders span [-3, 3]: the prior N(0, 1) puts 99.7% of each coordinate there
+
+
+def digit_prob(digit_a: int, digit_b: int, mix: float) -> list[float]:
+    """The decoder's class input: (1 - mix) on digit A plus mix on digit B (10 probabilities)."""
+    p = [0.0] * NUM_CLASSES
+    p[digit_a] += 1.0 - mix
+    p[digit_b] += mix
+    return p
+
+
+def pack_decoder(model: ConditionalVAE) -> bytes:
+    """The decoder's weights as float32 little-endian bytes: W0 (out, in) row-major, b0, W1, b1, ..."""
+    return b"".join(
+        np.ascontiguousarray(a, dtype="<f4").tobytes() for layer in decoder_layers(model) for a in layer.values()
+    )
+
+
+def _clean(values: dict, z_dim: int) -> dict:
+    """Plain numbers in range; z padded or cut to z_dim (the model on show may have changed)."""
+    z = [float(v) for v in values.get("z", [])][:z_dim]
+    a = min(max(int(values.get("digit_a", 0)), 0), NUM_CLASSES - 1)
+    b = min(max(int(values.get("digit_b", a)), 0), NUM_CLASSES - 1)
+    return {
+        "z": z + [0.0] * (z_dim - len(z)),
+        "digit_a": a,
+        "digit_b": b,
+        "mix": min(max(float(values.get("mix", 0.0)), 0.0), 1.0),
+    }
+
+
+def _class_names(dataset: str) -> tuple[tuple[str, ...], str]:
+    return (FASHION_NAMES, "class") if dataset == "fashion-mnist" else (DIGIT_NAMES, "digit")
+
+
+def _plain(initial: dict) -> dict:
+    return {k: [float(x) for x in v] if k == "z" else v for k, v in initial.items()}
+
+
+def latent_controls(
+    model: ConditionalVAE,
+    weights_key: str,
+    labels: list[str] | None = None,
+    initial: dict | None = None,
+    key: str = "gen_canvas",
+) -> dict:
+    """Draw the sliders and the live picture; return what they show.
+
+    `weights_key` must change whenever the weights do (e.g. `Shown.key`). `labels`: one per latent
+    dimension (default "z0", "z1", ...). `initial`: values to jump to, see the module docstring.
+    Returns {"z": [z_dim floats], "digit_a": int, "digit_b": int, "mix": float,
+    "digit_prob": [10 floats] or None for a plain VAE, "live": False when the fallback is drawn}.
+    """
+    c = model.config
+    labels = labels if labels is not None else [f"z{i}" for i in range(c.z_dim)]
+    if len(labels) != c.z_dim:
+        raise ValueError(f"labels must have one entry per latent dimension ({c.z_dim}), got {len(labels)}")
+    if initial is not None and "z" in initial and len(initial["z"]) != c.z_dim:
+        raise ValueError(f"initial z must have {c.z_dim} values, got {len(initial['z'])}")
+    ss = st.session_state
+    state = _clean(ss.get(f"{key}__state", {}), c.z_dim)
+    nonce = ss.get(f"{key}__nonce", 0)
+    fresh = initial is not None and _plain(initial) != ss.get(f"{key}__initial")
+    if fresh:
+        nonce += 1
+        ss[f"{key}__initial"] = _plain(initial)
+        state = _clean({**state, **_plain(initial)}, c.z_dim)
+    live = (FRONTEND_DIR / "index.html").is_file()
+    if live:
+        state = _live(model, weights_key, labels, state, nonce, key)
+    else:
+        state = _fallback(model, labels, state, fresh, key)
+    ss[f"{key}__state"], ss[f"{key}__nonce"] = state, nonce
+    prob = digit_prob(state["digit_a"], state["digit_b"], state["mix"]) if c.conditional else None
+    return {**state, "digit_prob": prob, "live": live}
+
+
+def _live(model: ConditionalVAE, weights_key: str, labels: list[str], state: dict, nonce: int, key: str) -> dict:
+    c = model.config
+    ss = st.session_state
+    reported = ss.get(key)  # the iframe's last value, from before this run
+    if isinstance(reported, dict) and reported.get("nonce") == nonce:
+        state = _clean(reported, c.z_dim)
+    need = reported.get("need") if isinstance(reported, dict) else None
+    send = ss.get(f"{key}__sent") != weights_key or (need is not None and need != ss.get(f"{key}__served"))
+    if send:
+        ss[f"{key}__sent"] = weights_key
+        ss[f"{key}__seq"] = ss.get(f"{key}__seq", 0) + 1
+        if need is not None:
+            ss[f"{key}__served"] = need
+    names, word = _class_names(c.dataset)
+    spec = {
+        "weights_key": weights_key,
+        "sizes": [model.decoder_input_dim, *c.decoder_layers, 784],
+        "activation": c.activation,
+        "conditional": c.conditional,
+        "z_dim": c.z_dim,
+        "z_range": Z_RANGE,
+        "class_names": list(names),
+        "class_word": word,
+    }
+    canvas = components.declare_component("latent_canvas", path=str(FRONTEND_DIR))
+    canvas(
+        spec=spec,
+        weights=pack_decoder(model) if send else None,
+        weights_seq=ss[f"{key}__seq"],
+        served=ss.get(f"{key}__served"),
+        labels=list(labels),
+        start=state,
+        nonce=nonce,
+        key=key,
+        default=None,
+    )
+    return state
+
+
+def _fallback(model: ConditionalVAE, labels: list[str], state: dict, fresh: bool, key: str) -> dict:
+    c = model.config
+    ss = st.session_state
+    st.info(
+        "The live canvas could not load (its frontend files are missing), so the picture updates when you "
+        "release a slider. Reinstall the app to get live dragging back."
+    )
+    widgets = {f"{key}_z{i}": min(max(v, -Z_RANGE), Z_RANGE) for i, v in enumerate(state["z"])}
+    widgets |= {f"{key}_digit_a": state["digit_a"], f"{key}_digit_b": state["digit_b"], f"{key}_mix": state["mix"]}
+    for name, value in widgets.items():
+        if fresh or name not in ss:  # seed the widgets; afterwards they own their values
+            ss[name] = value
+    picture, controls = st.columns([1, 2])
+    with controls:
+        if c.conditional:
+            names, word = _class_names(c.dataset)
+            a, b = st.columns(2)
+            digit_a = a.selectbox(
+                f"Which {word}?", range(NUM_CLASSES), format_func=names.__getitem__, key=f"{key}_digit_a"
+            )
+            digit_b = b.selectbox(
+                "Blend it with", range(NUM_CLASSES), format_func=names.__getitem__, key=f"{key}_digit_b"
+            )
+            mix = st.slider(f"Weight of the second {word}", 0.0, 1.0, step=0.01, key=f"{key}_mix")
+            state = {**state, "digit_a": digit_a, "digit_b": digit_b, "mix": mix}
+        z = [st.slider(label, -Z_RANGE, Z_RANGE, step=0.01, key=f"{key}_z{i}") for i, label in enumerate(labels)]
+        state = {**state, "z": z}
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        digit = torch.tensor([digit_prob(state["digit_a"], state["digit_b"], state["mix"])], device=device)
+        image = model.decode(torch.tensor([z], device=device), digit if c.conditional else None)
+    pixels = image.reshape(28, 28).cpu().numpy()
+    picture.image(pixels.repeat(10, axis=0).repeat(10, axis=1), clamp=True, caption="Decoded on the server")
+    return state
