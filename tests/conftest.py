@@ -7,8 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from bench.harness import StreamlitServer, chromium, chromium_path
+
+# One intra-op thread: on 2 cores, torch's spinning worker threads fight the Streamlit server and
+# Chromium that the browser tests start beside this process, and everything slows down many-fold.
+torch.set_num_threads(1)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from vae.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from vae.config import Config
@@ -23,6 +24,10 @@ DEFAULT_CHECKPOINT = "seed-mnist"  # the shipped model the app opens on
 @st.cache_resource
 def lab() -> Lab:
     """The server's only Lab: one training run shared by every browser."""
+    # One torch thread for the whole server: the training thread keeps one core busy and leaves the
+    # other to Streamlit and the pages. With torch's default (all cores) its spinning workers fight
+    # the page reruns for the CPU and both slow down many-fold on a 2-core machine.
+    torch.set_num_threads(int(os.environ.get("VAE_TORCH_THREADS", "1")))
     return Lab(os.environ.get("VAE_CHECKPOINT_DIR", "checkpoints"), os.environ.get("VAE_DATA_DIR", "data"))
 
 
