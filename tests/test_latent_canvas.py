@@ -191,3 +191,7 @@ def test_fallback_without_frontend_uses_server_sliders(monkeypatch, tmp_path: Pa
     z = torch.randn(10, generator=torch.Generator().manual_seed(1)).clamp(-3, 3)
     assert at.slider(key="gen_canvas_z1").value == pytest.approx(z[1].item())
     assert json.loads(at.code[0].value)["digit_a"] == 7
+    for _ in range(2):  # the same `initial` twice, told apart by its nonce
+        at.slider(key="gen_canvas_z0").set_value(2.0).run()
+        at.button(key="canvas_reset").click().run()
+        assert at.slider(key="gen_canvas_z0").value == 0.0

@@ -53,10 +53,17 @@ def main() -> None:
     c = model.config
     kind = "digit-conditioned" if c.conditional else "plain VAE"
     st.caption(f"An untrained decoder ({c.activation}, z_dim {c.z_dim}, {kind}), drawn in your browser as you drag.")
-    if st.button("Random style", key="canvas_random"):
+    random_col, reset_col, _ = st.columns([1, 1, 3])
+    if random_col.button("Random style", key="canvas_random"):
         st.session_state["canvas_draws"] = st.session_state.get("canvas_draws", 0) + 1
         g = torch.Generator().manual_seed(st.session_state["canvas_draws"])
         st.session_state["canvas_initial"] = {"z": torch.randn(model.config.z_dim, generator=g).tolist(), "digit_a": 7}
+    if reset_col.button("Reset z", key="canvas_reset"):  # the same values each time: the nonce makes it a change
+        st.session_state["canvas_resets"] = st.session_state.get("canvas_resets", 0) + 1
+        st.session_state["canvas_initial"] = {
+            "z": [0.0] * model.config.z_dim,
+            "nonce": st.session_state["canvas_resets"],
+        }
     if st.checkbox("Hide the canvas", key="canvas_hide"):
         st.write("Hidden: the component is not on the page in this run.")
         return

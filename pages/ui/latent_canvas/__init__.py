@@ -18,13 +18,16 @@ Weights, sent only when needed (the decoder of the seed preset is ~415 KB):
   fresh iframe after the page was left and reopened, or a lost message) it asks for the weights by
   setting its value to `{"need": <random token>, ...}`; Python answers each token once (the bytes
   plus `served=<token>`). An iframe that sees its token served but still has no weights asks again
-  with a new token, so a lost answer cannot leave it stuck, and an answered one is not resent.
+  with a new token (3 tries, then it says so), so a lost answer cannot leave it stuck, and an
+  answered one is not resent.
 
 Setting the sliders from Python: pass `initial` (any of z, digit_a, digit_b, mix). A dict that
 differs from the previous call's `initial` bumps a nonce and the iframe jumps to it; passing the
-same dict again on later reruns is a no-op, so pages can keep it in session state. Values the
-iframe reports carry the nonce they started from, so a report older than the newest `initial` is
-ignored. The state survives leaving the page (kept in `st.session_state["<key>__state"]`).
+same dict again on later reruns is a no-op, so pages can keep it in session state or rebuild it
+each run. To jump to the same values again (a second "Reset" click after dragging), add any
+changing entry, e.g. `{"z": zeros, "nonce": click_count}`: extra keys only count as a change.
+Values the iframe reports carry the nonce they started from, so a report older than the newest
+`initial` is ignored. The state survives leaving the page (kept in `st.session_state["<key>__state"]`).
 
 If `frontend/index.html` is missing the function falls back to server-side `st.slider`s, with an
 `st.info`, and draws the decoded image itself: pages call `latent_controls` and nothing else.
