@@ -1,0 +1,221 @@
+"""The judge: an independent digit classifier that checks what a conditional VAE generates.
+
+A VAE asked for a "3" should draw something a separate classifier also calls a 3. The judge is a
+small CNN trained only on the dataset's training split, never on VAE output, so its verdict on
+generated images does not share the VAE's own classifier's mistakes.
+
+Judge files hold plain dicts, lists, numbers, strings and tensors, and load with
+`torch.load(weights_only=True)`: loading never unpickles arbitrary objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+import uuid
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vae.data import Dataset
+
+FORMAT = "vae-explorer-judge"
+VERSION = 1
+CHANNELS = (16, 32)
+
+
+class Judge(nn.Module):
+    """Two 3x3 conv blocks (conv, ReLU, 2x2 max-pool) and a linear layer: about 20k parameters."""
+
+    def __init__(self, channels: tuple[int, int] = CHANNELS) -> None:
+        super().__init__()
+        c1, c2 = channels
+        self.channels = (c1, c2)
+        self.conv1 = nn.Conv2d(1, c1, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(c1, c2, kernel_size=3, padding=1)
+        self.head = nn.Linear(c2 * 7 * 7, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 784) in [0, 1] -> digit logits (B, 10)."""
+        h = x.reshape(-1, 1, 28, 28)
+        h = F.max_pool2d(F.relu(self.conv1(h)), 2)  # (B, c1, 14, 14)
+        h = F.max_pool2d(F.relu(self.conv2(h)), 2)  # (B, c2, 7, 7)
+        return self.head(h.flatten(1))
+
+
+@torch.no_grad()
+def accuracy(judge: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Fraction of images in x (N, 784) whose argmax logit equals y (N,)."""
+    was_training = judge.training
+    judge.eval()
+    correct = sum(
+        (judge(x[i : i + batch_size]).argmax(dim=1) == y[i : i + batch_size]).sum().item()
+        for i in range(0, len(x), batch_size)
+    )
+    judge.train(was_training)
+    return correct / len(x)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random small affine warps of (B, 784) images: rotation +-10 degrees, scale +-10%, shift +-2 px.
+
+    With only 4,000 training digits (the offline subset) this lifts test accuracy from about 95.5%
+    to about 97%, and makes the judge less picky about the slightly blurry digits a VAE draws.
+    """
+    b = len(x)
+
+    def uniform() -> torch.Tensor:  # (B,) in [-1, 1)
+        return torch.rand(b, generator=generator) * 2 - 1
+
+    angle = uniform() * math.radians(10)
+    scale = 1 + uniform() * 0.1
+    shift_x, shift_y = uniform() * 2 / 14, uniform() * 2 / 14  # affine_grid spans [-1, 1]: 1 px = 1/14
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)  # (B, 2, 3)
+    grid = F.affine_grid(theta, [b, 1, 28, 28], align_corners=False)  # (B, 28, 28, 2)
+    return F.grid_sample(x.reshape(b, 1, 28, 28), grid, align_corners=False).reshape(b, 784)
+
+
+def default_epochs(n_train: int) -> int:
+    """About 32,000 training images seen: 8 epochs of the 4,000-digit subset, 2 of full MNIST."""
+    return max(2, min(8, math.ceil(32_000 / max(n_train, 1))))
+
+
+def train_judge(
+    dataset: Dataset,
+    epochs: int | None = None,
+    seed: int = 0,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+) -> tuple[Judge, float]:
+    """Train a judge on `dataset`'s training split; return it (in eval mode) and its test accuracy.
+
+    `epochs=None` uses `default_epochs(len(dataset.train_y))`. Adam with a one-cycle learning rate
+    schedule, on augmented images. Seeded and reproducible: the weights are initialised under a
+    forked, seeded global RNG (the caller's RNG state is untouched) and batches and augmentation
+    draw from a seeded torch.Generator.
+    """
+    n = len(dataset.train_y)
+    epochs = default_epochs(n) if epochs is None else epochs
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if n == 0:
+        raise ValueError("the dataset has no training images")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        judge = Judge()
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(judge.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=learning_rate, total_steps=epochs * math.ceil(n / batch_size)
+    )
+    x, y = dataset.train_x, dataset.train_y
+    judge.train()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for i in range(0, n, batch_size):
+            idx = order[i : i + batch_size]
+            loss = F.cross_entropy(judge(augment(x[idx], generator)), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    judge.eval()
+    return judge, accuracy(judge, dataset.test_x, dataset.test_y)
+
+
+def _check_plain(value: object, where: str = "meta") -> None:
+    """Raise ValueError unless `value` would load under torch.load(weights_only=True)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{where} keys must be strings, got {k!r}")
+            _check_plain(v, f"{where}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]")
+    elif value is not None and not isinstance(value, (str, int, float, bool, torch.Tensor)):
+        raise ValueError(f"{where} must hold only dicts, lists, str, numbers and tensors, got {type(value).__name__}")
+
+
+def save_judge(path: str | os.PathLike, judge: Judge, meta: dict) -> None:
+    """Write `judge` and plain `meta` to `path` atomically (temp file in the same folder + os.replace)."""
+    _check_plain(meta)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "channels": list(judge.channels),
+        "state_dict": {k: v.detach().cpu() for k, v in judge.state_dict().items()},
+        "meta": meta,
+    }
+    # A unique name per writer, so concurrent writers never share a temp file; open(..., "xb")
+    # (unlike tempfile.mkstemp's 0600) gives the file the usual permissions.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_judge(path: str | os.PathLike) -> tuple[Judge, dict]:
+    """Read a judge file written by `save_judge`: (judge in eval mode, its meta dict)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # weights_only refuses pickled objects with UnpicklingError; corrupt files vary
+        raise ValueError(f"{path} is not a readable judge file ({type(exc).__name__}: {exc}); delete it") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a judge file (no format marker {FORMAT!r})")
+    if payload.get("version") != VERSION:
+        raise ValueError(f"{path} has judge format version {payload.get('version')!r}; this code reads {VERSION}")
+    judge = Judge(tuple(payload["channels"]))
+    judge.load_state_dict(payload["state_dict"])
+    judge.eval()
+    return judge, payload["meta"]
+
+
+def dataset_tag(dataset: Dataset) -> str:
+    """Names the training data: its size plus a hash of its labels, e.g. '4000-1a2b3c4d'.
+
+    The offline subset (4,000 digits) and full MNIST (60,000) get different judges, and so would
+    any other split of the same size.
+    """
+    digest = hashlib.sha1(dataset.train_y.numpy().tobytes()).hexdigest()[:8]
+    return f"{len(dataset.train_y)}-{digest}"
+
+
+def judge_path(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> Path:
+    return Path(directory) / f"judge-{dataset.name}-{dataset_tag(dataset)}.pt"
+
+
+def judge_for(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> Judge:
+    """The judge for `dataset`: loaded from `judge_path(...)`, or trained (seed 0) and saved there."""
+    path = judge_path(dataset, directory)
+    if path.exists():
+        judge, meta = load_judge(path)
+        if meta.get("tag") != dataset_tag(dataset):
+            raise ValueError(f"{path} was trained on other data (tag {meta.get('tag')!r}); delete it to retrain")
+        return judge
+    start = time.perf_counter()
+    judge, test_accuracy = train_judge(dataset)
+    meta = {
+        "dataset": dataset.name,
+        "source": dataset.source,
+        "tag": dataset_tag(dataset),
+        "n_train": len(dataset.train_y),
+        "n_test": len(dataset.test_y),
+        "test_accuracy": test_accuracy,
+        "train_seconds": round(time.perf_counter() - start, 2),
+    }
+    save_judge(path, judge, meta)
+    return judge
