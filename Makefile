@@ -23,7 +23,7 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/datasets/fashion-mnist || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-color-emoji dataset-fashion-mnist >/dev/null; \
 	  else echo "Install Chromium (the browser tests need it at /usr/bin/chromium or set CHROMIUM=path)."; fi; }
 
 run: $(VENV)/.installed

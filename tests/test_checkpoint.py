@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from vae.checkpoint import Checkpoint, CheckpointError, checkpoint_path, list_checkpoints, load_checkpoint, save_checkpoint
+from vae.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 from vae.config import preset
 from vae.model import ConditionalVAE
 

@@ -27,7 +27,9 @@ def test_log_likelihoods_match_torch_distributions():
     expected = D.Normal(mean, 0.5).log_prob(x).sum(1)
     assert torch.allclose(gaussian_log_likelihood(x, mean, 0.5), expected, atol=1e-3)
     xb = (x > 0.5).float()
-    assert torch.allclose(bernoulli_log_likelihood(xb, logits), D.Bernoulli(logits=logits).log_prob(xb).sum(1), atol=1e-3)
+    assert torch.allclose(
+        bernoulli_log_likelihood(xb, logits), D.Bernoulli(logits=logits).log_prob(xb).sum(1), atol=1e-3
+    )
 
 
 def test_gradients_flow_through_the_sampled_z():

@@ -36,9 +36,9 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good weights were restored."""
 
 
-def _seeded(seed: int, epoch: int, stream: int) -> torch.Generator:
-    """A CPU generator for one (seed, epoch, stream): resuming at an epoch boundary replays exactly."""
-    g = torch.Generator()
+def _seeded(seed: int, epoch: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator for one (seed, epoch, stream): resuming at an epoch boundary replays exactly."""
+    g = torch.Generator(device)
     g.manual_seed((seed * 1_000_003 + epoch) * 8 + stream)
     return g
 
@@ -72,6 +72,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self._train_x = dataset.train_x.to(self.device)
         self._train_y = dataset.train_y.to(self.device)
+        self._test_x = dataset.test_x.to(self.device)
+        self._test_y = dataset.test_y.to(self.device)
 
         self._lock = threading.Lock()  # guards the live weights, the metrics log and the state
         self._running = threading.Event()  # cleared while paused
@@ -161,8 +163,7 @@ class Trainer:
         last = time.perf_counter()
         while self.epoch < c.epochs and not self._stop.is_set():
             perm = torch.randperm(n, generator=_seeded(c.seed, self.epoch, 0)).to(self.device)
-            eps_gen = torch.Generator(self.device)
-            eps_gen.manual_seed(_seeded(c.seed, self.epoch, 1).initial_seed())
+            eps_gen = _seeded(c.seed, self.epoch, 1, self.device)  # the reparameterization noise
             self.model.train()
             self._epoch_first_row = len(self._steps["step"])
             self.step_in_epoch = 0
@@ -200,10 +201,7 @@ class Trainer:
         # Train metrics: the mean over this epoch's steps (training mode, weights changing as they go).
         train = {f"train_{p}": float(np.mean(self._steps[p][self._epoch_first_row :])) for p in PARTS}
         test = evaluate_elbo(
-            self.model,
-            self.dataset.test_x.to(self.device),
-            self.dataset.test_y.to(self.device),
-            generator=_seeded(self.config.seed, self.epoch, 2),
+            self.model, self._test_x, self._test_y, generator=_seeded(self.config.seed, self.epoch, 2, self.device)
         )
         row = self.sample_row(self.model, self.config, _seeded(self.config.seed, self.epoch, 3))
         with self._lock:

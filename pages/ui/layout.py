@@ -6,6 +6,14 @@ import streamlit as st
 
 from pages.ui import auth, state
 
+PAGES = [
+    ("explorer_app.py", "Home", "🧪"),
+    ("pages/1_Train.py", "Train", "🏋️"),
+    ("pages/2_Generate.py", "Generate", "🎨"),
+    ("pages/3_Latent_space.py", "Latent space", "🗺️"),
+    ("pages/4_Reconstruct.py", "Reconstruct", "🔍"),
+    ("pages/5_Theory.py", "Theory", "📖"),
+]
 MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state is not)
 WIDGET_KEY = "sidebar_model"
 
@@ -21,6 +29,9 @@ def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
 def sidebar() -> state.Shown | None:
     options = state.choices()
     with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
         auth.sidebar_login()
         st.subheader("Model")
         if not options:
@@ -59,7 +70,8 @@ def describe(shown: state.Shown) -> None:
         f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · {'digit-conditioned' if c.conditional else 'plain VAE'}"
     )
     if shown.dataset.get("notice"):
-        st.warning(shown.dataset["notice"], icon="ℹ️")
+        with st.expander("ℹ️ Trained on the offline MNIST subset"):
+            st.caption(shown.dataset["notice"])
 
 
 def show(choice: str) -> None:

@@ -1,0 +1,119 @@
+"""Generate: pick a digit, drag the style sliders, watch the digit morph."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from pages.ui import layout, state
+from pages.ui.latent_canvas import Z_RANGE, latent_controls
+from vae.evaluate import kl_per_dimension
+from vae.images import grid, png_bytes
+from vae.model import NUM_CLASSES, one_hot
+
+shown = layout.need_model(
+    layout.page(
+        "Generate",
+        "Choose what to draw with the digit input, and how to draw it with the latent vector z.",
+        icon="🎨",
+    )
+)
+c, model = shown.config, shown.model
+names = state.lab().dataset(shown.dataset.get("name", "mnist")).class_names
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def usage(key: str, dataset: str, _model) -> np.ndarray:
+    """Mean KL per latent dimension on 1,000 test images: how much the model uses each slider."""
+    x = state.lab().dataset(dataset).test_x[:1000]
+    return kl_per_dimension(_model, x)
+
+
+def decode(z: np.ndarray, digit: np.ndarray | None) -> np.ndarray:
+    """(B, z_dim), (B, 10) -> (B, 784) images; the digit input is ignored by a plain VAE."""
+    with torch.no_grad():
+        d = torch.as_tensor(digit, dtype=torch.float32) if c.conditional else None
+        return model.decode(torch.as_tensor(z, dtype=torch.float32), d).numpy()
+
+
+kl = usage(shown.key, shown.dataset.get("name", "mnist"), model)
+labels = [f"z{i} · KL {kl[i]:.2f}" + (" (unused)" if kl[i] < 0.05 else "") for i in range(c.z_dim)]
+
+# Where the sliders should jump to: a random style, zero, or a point sent from the Latent space page.
+# Each jump carries a fresh "nonce": the canvas only jumps when `initial` differs from the last one.
+buttons = st.columns([1, 1, 4])
+request = st.session_state.pop("gen_request", None)
+nonce = st.session_state["gen_jumps"] = st.session_state.get("gen_jumps", 0) + 1
+if buttons[0].button("🎲 Random style", key="gen_random", help="Draw z from the prior N(0, I)"):
+    z0 = np.random.default_rng().standard_normal(c.z_dim)
+    st.session_state["gen_initial"] = {"z": z0.tolist(), "nonce": nonce}
+if buttons[1].button("0 Reset z", key="gen_reset", help="Every slider to 0, the prior's centre"):
+    st.session_state["gen_initial"] = {"z": [0.0] * c.z_dim, "nonce": nonce}
+if request and len(request.get("z", [])) == c.z_dim:
+    digit = int(request.get("digit", 0))
+    jump = {"z": list(request["z"]), "digit_a": digit, "digit_b": digit, "mix": 0.0, "nonce": nonce}
+    st.session_state["gen_initial"] = jump
+    st.success(f"Loaded the style of {request.get('source', 'a test digit')}.")
+initial = st.session_state.get("gen_initial")
+if initial is not None and len(initial.get("z", [])) != c.z_dim:
+    initial = None  # made for another model
+
+st.caption(
+    "Drag a slider: the picture is decoded in your browser as you move. Sliders with a higher KL carry "
+    "more information; those near 0 are ignored by the decoder."
+)
+values = latent_controls(model, shown.key, labels=labels, initial=initial, key="gen_canvas")
+z = np.asarray(values["z"], dtype=np.float32)[None]  # (1, z_dim)
+prob = np.asarray(values["digit_prob"] or [0.0] * NUM_CLASSES, dtype=np.float32)[None]  # (1, 10)
+image = decode(z, prob)
+
+st.download_button(
+    "Download this digit (PNG)",
+    png_bytes(grid(image, 1, pad=0), scale=10),
+    file_name="digit.png",
+    mime="image/png",
+    key="gen_dl_one",
+)
+
+if c.conditional:
+    st.subheader("The same style, every digit")
+    row = decode(np.repeat(z, NUM_CLASSES, 0), one_hot(range(NUM_CLASSES)).numpy())
+    st.image(grid(row, NUM_CLASSES), width=700, clamp=True)
+    st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The handwriting stays; the digit changes.")
+
+st.subheader("Latent traversal")
+default_dim = int(np.argmax(kl))
+dim = st.selectbox(
+    "Sweep dimension", range(c.z_dim), index=default_dim, format_func=lambda i: labels[i], key="gen_traverse_dim"
+)
+steps = np.linspace(-Z_RANGE, Z_RANGE, 11, dtype=np.float32)
+rows = range(NUM_CLASSES) if c.conditional else [None]
+zs = np.repeat(z, len(steps) * len(rows), 0)
+zs[:, dim] = np.tile(steps, len(rows))
+digits = one_hot([d for d in rows for _ in steps]).numpy() if c.conditional else None
+traversal = grid(decode(zs, digits), len(steps))
+st.image(traversal, width=560, clamp=True)
+st.caption(
+    f"Columns: z{dim} from {-Z_RANGE:g} to {Z_RANGE:g}, every other dimension as on the sliders. "
+    + ("Rows: the ten digits." if c.conditional else "")
+)
+st.download_button("Download traversal (PNG)", png_bytes(traversal, 3), "traversal.png", "image/png", key="gen_dl_tr")
+
+st.subheader("Interpolation")
+test = state.lab().dataset(shown.dataset.get("name", "mnist"))
+a_col, b_col = st.columns(2)
+ia = a_col.number_input("From test image #", 0, len(test.test_y) - 1, 0, key="gen_interp_a")
+ib = b_col.number_input("To test image #", 0, len(test.test_y) - 1, 1, key="gen_interp_b")
+with torch.no_grad():
+    pair = test.test_x[[int(ia), int(ib)]]
+    mu, _ = model.encode(pair)  # (2, z_dim)
+    logits = model.classify(pair)
+ends_p = torch.softmax(logits, 1).numpy() if logits is not None else np.zeros((2, NUM_CLASSES), np.float32)
+t = np.linspace(0, 1, 10, dtype=np.float32)[:, None]
+strip = decode((1 - t) * mu[0].numpy() + t * mu[1].numpy(), (1 - t) * ends_p[0] + t * ends_p[1])
+strip_img = grid(np.concatenate([pair.numpy()[:1], strip, pair.numpy()[1:]]), 12)
+st.image(strip_img, width=700, clamp=True)
+st.caption(
+    "Left and right: the two real test images. Between them: ten steps on the straight line between their "
+    "encodings (mu), with the classifier's digit belief blended the same way."
+)
+st.download_button("Download interpolation (PNG)", png_bytes(strip_img, 3), "interpolation.png", key="gen_dl_in")

@@ -1,0 +1,71 @@
+"""The Generate page: AppTest on the server-side path, and the real page in Chromium."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bench.harness import wait_for_app
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Generate.py")
+
+
+@pytest.fixture
+def fallback(monkeypatch, tmp_path):
+    """The page with the component's frontend missing: server-side sliders (testable in AppTest)."""
+    import pages.ui.latent_canvas as canvas
+
+    monkeypatch.setattr(canvas, "FRONTEND_DIR", tmp_path / "missing")
+
+
+def test_renders_with_the_live_component(app_env, fresh_streamlit_caches):
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    assert not at.exception
+    assert any("Latent traversal" in h.value for h in at.subheader)
+    assert len(at.get("image")) >= 3  # ten-digit row, traversal, interpolation
+
+
+def test_choosing_a_digit_changes_the_image(app_env, fresh_streamlit_caches, fallback):
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    assert not at.exception
+    assert any("could not load" in i.value for i in at.info)
+    labels = [s.label for s in at.slider]
+    assert any(label.startswith("z0 · KL") for label in labels)
+    before = at.get("image")[0].proto.imgs[0].url
+    at.selectbox(key="gen_canvas_digit_a").select(7).run()
+    assert not at.exception
+    assert at.get("image")[0].proto.imgs[0].url != before
+    at.slider(key="gen_canvas_z0").set_value(2.5).run()
+    assert not at.exception
+
+
+def test_random_style_and_a_request_from_the_latent_page(app_env, fresh_streamlit_caches, fallback):
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    z_before = [s.value for s in at.slider if s.key.startswith("gen_canvas_z")]
+    at.button(key="gen_random").click().run()
+    z_after = [s.value for s in at.slider if s.key.startswith("gen_canvas_z")]
+    assert z_after != z_before
+    at.session_state["gen_request"] = {"z": [1.5, -1.0], "digit": 3, "source": "test digit #12"}
+    at.run()
+    assert not at.exception
+    assert any("test digit #12" in s.value for s in at.success)
+    assert [round(s.value, 2) for s in at.slider if s.key.startswith("gen_canvas_z")] == [1.5, -1.0]
+    assert at.selectbox(key="gen_canvas_digit_a").value == 3
+
+
+@pytest.mark.browser
+def test_generate_page_in_chromium(app_server, browser, screenshot_dir):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{app_server.url}/Generate")
+    wait_for_app(page)
+    frame_el = page.wait_for_selector("iframe[title*='latent_canvas']", timeout=60_000)
+    frame = frame_el.content_frame()
+    frame.wait_for_function("() => window.__renderCount > 0", timeout=60_000)
+    first = frame.evaluate("() => Array.from(window.__lastPixels)")
+    frame.evaluate("() => window.__setInputs({digit_a: 7, digit_b: 7, mix: 0})")
+    frame.wait_for_function("(n) => window.__renderCount > n", arg=1, timeout=10_000)
+    second = frame.evaluate("() => Array.from(window.__lastPixels)")
+    assert np.abs(np.array(first) - np.array(second)).max() > 0.05
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(screenshot_dir / "generate.png"), full_page=True)
