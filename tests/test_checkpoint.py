@@ -52,10 +52,18 @@ def test_round_trip_is_exact(tmp_path):
     assert loaded.optimizer_state is not None
 
 
-def test_slim_save_omits_the_optimizer(tmp_path):
-    path = save_checkpoint(tmp_path / "a.pt", _ckpt(preset("seed")), include_optimizer=False)
-    assert load_checkpoint(path).optimizer_state is None
+def test_slim_save_omits_the_optimizer_and_thins_long_logs(tmp_path):
+    ckpt = _ckpt(preset("seed"))
+    ckpt.step_metrics = {"step": np.arange(1, 24_001, dtype=np.float32), "loss": np.linspace(400, 200, 24_000)}
+    ckpt.sample_rows = np.random.default_rng(0).random((600, 10, 28, 28)).astype(np.float32)
+    path = save_checkpoint(tmp_path / "a.pt", ckpt, slim=True)
+    loaded = load_checkpoint(path)
+    assert loaded.optimizer_state is None
     assert path.stat().st_size < 2_000_000
+    assert len(loaded.step_metrics["step"]) <= 2000 and loaded.step_metrics["step"][-1] == 24_000
+    assert len(loaded.sample_rows) == len(loaded.sample_epochs) <= 30
+    assert loaded.sample_epochs[0] == 1 and loaded.sample_epochs[-1] == 600
+    np.testing.assert_allclose(loaded.sample_rows[-1], ckpt.sample_rows[-1], atol=0.5 / 255 + 1e-6)
 
 
 def _assert_clear_error(path, match="not a readable"):

@@ -23,6 +23,8 @@ from vae.model import ConditionalVAE
 FORMAT = "vae-explorer-checkpoint"
 VERSION = 1
 SUFFIX = ".pt"
+SLIM_STEPS = 2000  # a slim file keeps at most this many rows of the step log...
+SLIM_ROWS = 30  # ...and this many epoch sample rows, evenly spaced, the last always kept
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
@@ -38,7 +40,8 @@ class Checkpoint:
     step: int = 0
     epoch_metrics: list[dict] = field(default_factory=list)
     step_metrics: dict[str, np.ndarray] = field(default_factory=dict)  # column -> (steps,) array
-    sample_rows: np.ndarray | None = None  # (epochs, 10, 28, 28) float32 in [0, 1]
+    sample_rows: np.ndarray | None = None  # (rows, 10, 28, 28) float32 in [0, 1]
+    sample_epochs: list[int] | None = None  # the epoch of each row; None: rows are epochs 1, 2, ...
     dataset: dict = field(default_factory=dict)  # Dataset.summary(): name, source, notice, sizes
     command: str = ""
     created: str = ""
@@ -63,23 +66,41 @@ def checkpoint_path(name: str, directory: str | os.PathLike) -> Path:
     return Path(directory) / f"{name}{SUFFIX}"
 
 
-def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, include_optimizer: bool = True) -> Path:
-    """Write `ckpt` to `path` atomically: a temporary file in the same folder, fsync, then rename."""
+def _thin(n: int, keep: int) -> np.ndarray:
+    """Indices of at most `keep` of n items, evenly spaced, always including the last."""
+    if n <= keep:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, keep)).astype(int))
+
+
+def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, slim: bool = False) -> Path:
+    """Write `ckpt` to `path` atomically: a temporary file in the same folder, fsync, then rename.
+
+    `slim` (for models shipped in the repo): no optimizer state, and long logs thinned to
+    SLIM_STEPS step rows and SLIM_ROWS sample rows. Training can still resume from it.
+    """
     path = Path(path)
+    steps, rows = ckpt.step_metrics, ckpt.sample_rows
+    epochs = ckpt.sample_epochs or (list(range(1, len(rows) + 1)) if rows is not None else None)
+    if slim:
+        n = len(next(iter(steps.values()), []))
+        steps = {k: np.asarray(v)[_thin(n, SLIM_STEPS)] for k, v in steps.items()}
+        if rows is not None:
+            keep = _thin(len(rows), SLIM_ROWS)
+            rows, epochs = np.asarray(rows)[keep], [epochs[i] for i in keep]
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "config": ckpt.config.to_dict(),
         "model": {k: v.detach().cpu().clone() for k, v in ckpt.model.state_dict().items()},
-        "optimizer": ckpt.optimizer_state if include_optimizer else None,
+        "optimizer": None if slim else ckpt.optimizer_state,
         "epoch": int(ckpt.epoch),
         "step": int(ckpt.step),
         "epoch_metrics": [{k: _plain(v) for k, v in m.items()} for m in ckpt.epoch_metrics],
-        "step_metrics": {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in ckpt.step_metrics.items()},
+        "step_metrics": {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in steps.items()},
         # Stored as bytes: a 20-epoch grid is 157 KB instead of 627 KB.
-        "sample_rows": None
-        if ckpt.sample_rows is None
-        else torch.as_tensor(np.round(np.asarray(ckpt.sample_rows) * 255).astype(np.uint8)),
+        "sample_rows": None if rows is None else torch.as_tensor(np.round(np.asarray(rows) * 255).astype(np.uint8)),
+        "sample_epochs": epochs,
         "dataset": {k: _plain(v) for k, v in ckpt.dataset.items()},
         "command": ckpt.command,
         "created": ckpt.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -138,6 +159,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             epoch_metrics=list(payload.get("epoch_metrics") or []),
             step_metrics={k: v.numpy() for k, v in (payload.get("step_metrics") or {}).items()},
             sample_rows=None if rows is None else rows.numpy().astype(np.float32) / 255.0,
+            sample_epochs=payload.get("sample_epochs"),
             dataset=dict(payload.get("dataset") or {}),
             command=str(payload.get("command", "")),
             created=str(payload.get("created", "")),

@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--out", type=Path, help="checkpoint file (default: checkpoints/<preset>-<dataset>.pt)")
     train.add_argument("--resume", type=Path, help="continue from this checkpoint (its config; --epochs may extend it)")
-    train.add_argument("--slim", action="store_true", help="omit the optimizer state (smaller file, to ship)")
+    train.add_argument(
+        "--slim", action="store_true", help="no optimizer state, thinned logs: a small file to ship in the repo"
+    )
     train.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
 
     ev = sub.add_parser("evaluate", help="test ELBO, IWAE, classifier and conditional accuracy")
@@ -109,7 +111,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         trainer.state = "stopped"
     bar.close()
-    path = save_checkpoint(out, trainer.to_checkpoint(), include_optimizer=not args.slim)
+    path = save_checkpoint(out, trainer.to_checkpoint(), slim=args.slim)
     if trainer.state == "failed":
         raise SystemExit(f"error: {trainer.error} (the last good weights were saved to {path})")
     print(f"saved {path} after {trainer.epoch} epochs ({trainer.step} steps) on {dataset.source}")

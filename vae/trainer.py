@@ -93,6 +93,7 @@ class Trainer:
         self._steps: dict[str, list[float]] = {c: [] for c in STEP_COLUMNS}
         self._epochs: list[dict] = []
         self._rows: list[np.ndarray] = []  # per epoch (10, 28, 28)
+        self._row_epochs: list[int] = []  # the epoch of each row (a slim checkpoint keeps only some)
         self._rate = 0.0  # steps/s, smoothed
         self._epoch_first_row = 0  # index in the step log where the current epoch begins
         self._good_state = copy.deepcopy(self.model.state_dict())
@@ -210,6 +211,7 @@ class Trainer:
                 {"epoch": self.epoch, "step": self.step, **train, **{f"test_{k}": float(v) for k, v in test.items()}}
             )
             self._rows.append(row)
+            self._row_epochs.append(self.epoch)
             self._good_state = copy.deepcopy(self.model.state_dict())
         self._epoch_snapshot = self.snapshot()
         if self.autosave_path:
@@ -275,6 +277,11 @@ class Trainer:
         with self._lock:
             return [dict(m) for m in self._epochs]
 
+    def sample_epochs(self) -> list[int]:
+        """The epoch of each row of `sample_rows()`."""
+        with self._lock:
+            return list(self._row_epochs)
+
     def sample_rows(self) -> np.ndarray:
         """(epochs, 10, 28, 28): one row per finished epoch."""
         with self._lock:
@@ -310,6 +317,7 @@ class Trainer:
             epoch_metrics=self.epoch_metrics(),
             step_metrics=self.step_metrics(),
             sample_rows=self.sample_rows(),
+            sample_epochs=self.sample_epochs(),
             dataset=self.dataset.summary(),
             command=self.command,
             optimizer_state=_to_cpu(opt_state),
@@ -325,6 +333,7 @@ class Trainer:
         n = len(next(iter(ckpt.step_metrics.values()), []))
         self._steps = {c: [float(v) for v in ckpt.step_metrics.get(c, np.full(n, np.nan))] for c in STEP_COLUMNS}
         self._rows = list(ckpt.sample_rows) if ckpt.sample_rows is not None else []
+        self._row_epochs = list(ckpt.sample_epochs or range(1, len(self._rows) + 1))
         self._good_state = copy.deepcopy(self.model.state_dict())
         self._version += 1
 
