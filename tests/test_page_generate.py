@@ -1,14 +1,12 @@
 """The Generate page: AppTest on the server-side path, and the real page in Chromium."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from bench.harness import wait_for_app
+from tests.helpers import open_page
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Generate.py")
+PAGE = "pages/2_Generate.py"
 
 
 @pytest.fixture
@@ -20,14 +18,14 @@ def fallback(monkeypatch, tmp_path):
 
 
 def test_renders_with_the_live_component(app_env, fresh_streamlit_caches):
-    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert any("Latent traversal" in h.value for h in at.subheader)
     assert len(at.get("image")) >= 3  # ten-digit row, traversal, interpolation
 
 
 def test_choosing_a_digit_changes_the_image(app_env, fresh_streamlit_caches, fallback):
-    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert any("could not load" in i.value for i in at.info)
     labels = [s.label for s in at.slider]
@@ -41,7 +39,7 @@ def test_choosing_a_digit_changes_the_image(app_env, fresh_streamlit_caches, fal
 
 
 def test_random_style_and_a_request_from_the_latent_page(app_env, fresh_streamlit_caches, fallback):
-    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    at = open_page(PAGE)
     z_before = [s.value for s in at.slider if s.key.startswith("gen_canvas_z")]
     at.button(key="gen_random").click().run()
     z_after = [s.value for s in at.slider if s.key.startswith("gen_canvas_z")]
