@@ -1,0 +1,125 @@
+"""Reconstruct: test digits in, digits out; then draw your own and see what the model makes of it."""
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image, UnidentifiedImageError
+from streamlit_drawable_canvas import st_canvas
+
+from pages.ui import digits, layout
+from vae.preprocess import to_mnist
+from vae.projection import encode_means
+
+BATCH = 24  # test digits per batch: three rows of eight
+
+shown = layout.need_model(
+    layout.page(
+        "Reconstruct",
+        "Digits in, digits out: how well does the model redraw what it sees? Then draw a digit yourself.",
+        icon="🔍",
+    )
+)
+ds = digits.test_set(shown)
+names = ds.class_names
+noun = "digit" if ds.name == "mnist" else "image"  # Fashion-MNIST holds clothes
+
+head, button = st.columns([5, 1], vertical_alignment="bottom")
+head.subheader(f"Test {noun}s and their reconstructions")
+if button.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
+    st.session_state["rec_batch"] = st.session_state.get("rec_batch", 0) + 1
+batch = st.session_state.get("rec_batch", 0)
+idx = np.random.default_rng(batch).choice(len(ds.test_y), BATCH, replace=False)  # batch number = seed
+x = ds.test_x[idx]  # (BATCH, 784)
+recon, probs = digits.reconstruct(shown.model, x)
+labels = ds.test_y[idx].numpy()
+guesses = probs.argmax(axis=1) if probs is not None else None
+RED = (214, 39, 40)
+wrong = guesses != labels if guesses is not None else np.zeros(BATCH, dtype=bool)
+pairs = [
+    digits.picture(np.stack([x[k].numpy(), recon[k]]), 2, scale=3, frame=RED if wrong[k] else None)
+    for k in range(BATCH)
+]
+if guesses is None:
+    captions = [f"label {names[y]}" for y in labels]
+else:
+    captions = [
+        f"{names[y]} → {names[g]}" + (" (wrong)" if y != g else "") for y, g in zip(labels, guesses, strict=True)
+    ]
+st.image(pairs, caption=captions)
+explain = f"Each pair: the test {noun} (left) and the model's reconstruction from its mean z (right)."
+if guesses is not None:
+    explain += (
+        f" Under each: true label → the classifier's guess. A red frame marks a wrong guess "
+        f"({int(wrong.sum())} of {BATCH} here)."
+    )
+st.caption(explain)
+
+
+@st.fragment  # a stroke on the canvas reruns only this part of the page
+def your_own() -> None:
+    st.subheader(f"Draw your own {noun}")
+    draw_col, seen_col, guess_col = st.columns([1.3, 1, 1.3], gap="large")
+    with draw_col:
+        st.space("small")  # room for the toolbar that floats above the canvas on hover
+        drawing = st_canvas(
+            stroke_width=22,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=280,
+            width=280,
+            return_image_data=True,
+            key="rec_canvas",
+        )
+        st.caption(f"One {noun}, big, with the mouse: white ink on black, like MNIST. Hover for undo and clear.")
+        with st.expander("No mouse? Upload a picture instead"):
+            upload = st.file_uploader(f"A photo or PNG of one {noun}", type=["png", "jpg", "jpeg"], key="rec_upload")
+
+    image, problem = None, None
+    try:
+        if upload is not None:
+            image = to_mnist(Image.open(upload))
+        elif drawing.image_data is not None:
+            image = to_mnist(drawing.image_data)
+    except (ValueError, UnidentifiedImageError, OSError) as exc:
+        problem = str(exc)
+    if image is None:
+        with seen_col:
+            if problem and "empty" not in problem:
+                st.error(f"That picture could not be read: {problem}. Try another one, or draw on the canvas.")
+            else:
+                st.info(f"Draw a {noun} on the black square: its reconstruction and the model's guess appear here.")
+        return
+
+    mine = torch.from_numpy(image.reshape(1, 784))
+    my_recon, my_probs = digits.reconstruct(shown.model, mine)
+    with seen_col:
+        st.image(digits.picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
+        st.caption(
+            f"Left: your {noun} as the model sees it (28 × 28, scaled and centred like MNIST). "
+            "Right: the model's reconstruction."
+        )
+    with guess_col:
+        if my_probs is None:
+            st.info("This model has no classifier: it reconstructs without guessing.")
+        else:
+            st.markdown(f"#### The classifier says: {digits.guess_text(my_probs[0], names)}")
+            st.plotly_chart(digits.probability_figure(my_probs[0], names), key="rec_probs")
+
+    st.subheader(f"Where your {noun} lands in the latent space")
+    map_col, text_col = st.columns([3, 2], gap="large")
+    lm = digits.latent_map(shown.key, shown.model, ds.name, "pca")
+    x_mine, y_mine = digits.place(lm, encode_means(shown.model, mine))[0]
+    map_col.plotly_chart(
+        digits.map_figure(lm, names, [{"x": x_mine, "y": y_mine, "name": f"your {noun}"}], height=460, noun=noun),
+        key="rec_map",
+        config={"scrollZoom": True},
+    )
+    text_col.markdown(
+        f"The ★ is your {noun}'s mean z, on the same map as the **Latent space** page "
+        f"({'z itself' if shown.config.z_dim <= 2 else 'its PCA view'}); each dot is a test {noun}, coloured by "
+        f"its label. Dots near the star are {noun}s the encoder describes in a similar way. Draw it again "
+        "slanted, thicker or smaller and watch the star move."
+    )
+
+
+your_own()

@@ -1,0 +1,209 @@
+"""Test digits through a model, and the 2-D latent map: shared by the Latent space and Reconstruct pages.
+
+Everything derived from the weights is cached per model key (`Shown.key`), so both pages and every
+rerun reuse one encoding of the test set and one projection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from torch.nn import functional as F
+
+from pages.ui import state
+from vae.data import Dataset
+from vae.images import grid
+from vae.model import ConditionalVAE, one_hot
+from vae.projection import encode_means, project
+
+TSNE_POINTS = 2_000  # t-SNE on all 10,000 test digits takes minutes on two shared cores
+WEBGL_ABOVE = 3_000  # more points than this are drawn with WebGL (SVG gets sluggish)
+COLOURS = ("#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF")
+
+
+def test_set(shown: state.Shown) -> Dataset:
+    """The dataset the shown model was trained on (loaded once per server process)."""
+    return state.lab().dataset(shown.dataset.get("name", "mnist"))
+
+
+def reconstruct(model: ConditionalVAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+    """x (B, 784) -> (reconstructions (B, 784), classifier probabilities (B, 10) or None).
+
+    The deterministic reconstruction: decode the encoder's mean mu, fed the classifier's softmax as
+    the digit input, exactly the path an image takes in training (minus the sampling noise).
+    """
+    with torch.no_grad():
+        mu, _ = model.encode(x)  # (B, z_dim)
+        logits = model.classify(x)  # (B, 10) or None
+        probs = F.softmax(logits, dim=1) if logits is not None else None
+        recon = model.decode(mu, probs)  # (B, 784)
+    return recon.numpy(), (probs.numpy() if probs is not None else None)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def encodings(key: str, _model: ConditionalVAE, dataset_name: str) -> dict:
+    """The test set through the encoder and the classifier: mu (N, z_dim), probs (N, 10) or None."""
+    x = state.lab().dataset(dataset_name).test_x
+    probs = None
+    if _model.classifier is not None:
+        with torch.no_grad():
+            probs = torch.cat([F.softmax(_model.classify(x[i : i + 2000]), dim=1) for i in range(0, len(x), 2000)])
+        probs = probs.numpy()
+    return {"mu": encode_means(_model, x), "probs": probs}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def latent_map(key: str, _model: ConditionalVAE, dataset_name: str, method: str = "pca", max_points: int = 0) -> dict:
+    """The test digits' means projected to 2-D: coords (n, 2), index (n,) into the test set, labels,
+    axis titles, and (for PCA and raw coordinates) the affine map that places new points.
+
+    `max_points` > 0 projects a seeded random sample of that many digits (t-SNE is slow).
+    """
+    mu = encodings(key, _model, dataset_name)["mu"]  # (N, z_dim)
+    labels = state.lab().dataset(dataset_name).test_y.numpy()
+    index = np.arange(len(mu))
+    if 0 < max_points < len(mu):
+        index = np.sort(np.random.default_rng(0).choice(len(mu), max_points, replace=False))
+    coords = project(mu[index], method, seed=0)  # (n, 2)
+    z_dim = mu.shape[1]
+    result = {"coords": coords, "index": index, "labels": labels[index], "method": method, "affine": None}
+    if z_dim <= 2:
+        result["axes"] = ("z1", "z2" if z_dim == 2 else "(nothing: z has one number)")
+    elif method == "tsne":
+        result["axes"] = ("t-SNE 1", "t-SNE 2")
+    else:
+        # PCA coordinates have the variance each component explains; divide by the total to get a share.
+        share = coords.var(axis=0) / mu[index].var(axis=0).sum()
+        result["axes"] = (f"PC 1 ({share[0]:.0%} of the variance)", f"PC 2 ({share[1]:.0%} of the variance)")
+    if method == "pca":
+        # PCA is an affine map of mu, so least squares recovers it exactly: coords = [mu, 1] @ affine.
+        design = np.concatenate([mu[index], np.ones((len(index), 1), dtype=np.float32)], axis=1)
+        result["affine"] = np.linalg.lstsq(design, coords, rcond=None)[0]  # (z_dim + 1, 2)
+    return result
+
+
+def place(lm: dict, mu: np.ndarray) -> np.ndarray:
+    """New latent means (M, z_dim) -> their (M, 2) position on a PCA / raw-coordinate map."""
+    if lm["affine"] is None:
+        raise ValueError("only a PCA map can place new points; t-SNE has no formula for them")
+    mu = np.atleast_2d(mu)
+    return np.concatenate([mu, np.ones((len(mu), 1))], axis=1) @ lm["affine"]
+
+
+def map_figure(
+    lm: dict, class_names: tuple[str, ...], marks: list[dict] | None = None, height: int = 560, noun: str = "digit"
+) -> go.Figure:
+    """A scatter of the map, one trace (legend entry) per class; customdata is the test index.
+
+    `marks`: extra points drawn on top, each {"x", "y", "name"} (a drawn digit, a picked digit).
+    """
+    coords, labels, index = lm["coords"], lm["labels"], lm["index"]
+    webgl = len(coords) > WEBGL_ABOVE
+    scatter = go.Scattergl if webgl else go.Scatter
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        sel = labels == c
+        fig.add_trace(
+            scatter(
+                x=coords[sel, 0],
+                y=coords[sel, 1],
+                customdata=index[sel],
+                mode="markers",
+                name=name,
+                marker={"size": 4 if webgl else 6, "color": COLOURS[c % len(COLOURS)], "opacity": 0.75},
+                hovertemplate=f"test {noun} #%{{customdata}}<br>label: {name}<extra></extra>",
+            )
+        )
+    for mark in marks or []:
+        fig.add_trace(
+            go.Scatter(
+                x=[mark["x"]],
+                y=[mark["y"]],
+                mode="markers",
+                name=mark["name"],
+                marker={"symbol": "star", "size": 20, "color": "black", "line": {"color": "white", "width": 2}},
+                hoverinfo="name",
+            )
+        )
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 36, "b": 10},  # room for the toolbar above the legend
+        legend={"title": {"text": "label"}, "itemsizing": "constant"},
+        xaxis_title=lm["axes"][0],
+        yaxis_title=lm["axes"][1],
+        dragmode="pan",
+    )
+    if lm["axes"][0] == "z1":
+        fig.update_yaxes(scaleanchor="x")  # raw z: one unit as long on both axes, like the decoder's grid
+    return fig
+
+
+def manifold(
+    model: ConditionalVAE, digit: int | None, lo: tuple[float, float], hi: tuple[float, float], n: int = 15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode an n x n grid of z over [lo, hi] (a 2-D latent space) -> (uint8 picture, z1 values, z2 values).
+
+    Row 0 is the top, at z2 = hi[1]: the picture reads like a plot (z2 grows upwards).
+    """
+    z1 = np.linspace(lo[0], hi[0], n, dtype=np.float32)  # (n,) left to right
+    z2 = np.linspace(hi[1], lo[1], n, dtype=np.float32)  # (n,) top to bottom
+    g1, g2 = np.meshgrid(z1, z2)  # (n, n) each, row-major from the top-left
+    z = torch.from_numpy(np.stack([g1.ravel(), g2.ravel()], axis=1))  # (n*n, 2)
+    with torch.no_grad():
+        images = model.decode(z, one_hot([digit] * len(z)) if digit is not None else None)  # (n*n, 784)
+    return grid(images.numpy(), n, pad=0), z1, z2
+
+
+def manifold_figure(picture: np.ndarray, z1: np.ndarray, z2: np.ndarray, size: int = 520) -> go.Figure:
+    """The manifold picture with z1 / z2 ticks at the centres of its tiles (every other tile)."""
+    centres = np.arange(len(z1)) * 28 + 14
+    ticks = list(range(0, len(z1), 2))
+    fig = px.imshow(picture, binary_string=True)
+    fig.update_traces(hoverinfo="skip", hovertemplate=None)
+    fig.update_layout(width=size, height=size, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode=False)
+    fig.update_xaxes(title="z1", tickvals=centres[ticks], ticktext=[f"{z1[i]:.1f}" for i in ticks], showgrid=False)
+    fig.update_yaxes(title="z2", tickvals=centres[ticks], ticktext=[f"{z2[i]:.1f}" for i in ticks], showgrid=False)
+    return fig
+
+
+def probability_figure(probs: np.ndarray, class_names: tuple[str, ...], height: int = 260) -> go.Figure:
+    """The classifier's probabilities (10,) as a bar chart, the top guess highlighted."""
+    best = int(np.argmax(probs))
+    colours = ["#D62728" if i == best else "#9DB4CC" for i in range(len(probs))]
+    fig = go.Figure(
+        go.Bar(
+            x=list(class_names),
+            y=probs,
+            marker_color=colours,
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
+        xaxis={"title": "class", "type": "category"},
+    )
+    return fig
+
+
+def picture(images: np.ndarray, ncols: int, scale: int = 4, pad: int = 2, frame: tuple | None = None) -> np.ndarray:
+    """Digits (N, 784) in [0, 1] as an RGB uint8 grid, every pixel enlarged to scale x scale so that it
+    stays crisp. The padding is white, or `frame` (an RGB triple: e.g. red for a wrong guess)."""
+    images = np.clip(images, 0.0, 1.0)
+    tiles = grid(images, ncols, pad=pad)  # (H, W)
+    rgb = np.repeat(tiles[..., None], 3, axis=2)  # (H, W, 3)
+    if frame is not None:
+        rgb[grid(np.zeros_like(images), ncols, pad=pad) > 0] = frame  # only the padding is nonzero
+    return rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def guess_text(probs: np.ndarray | None, class_names: tuple[str, ...]) -> str:
+    """ "7 (98%)" for a probability vector (10,), or a note when the model has no classifier."""
+    if probs is None:
+        return "no classifier in this model"
+    best = int(np.argmax(probs))
+    return f"{class_names[best]} ({probs[best]:.0%})"

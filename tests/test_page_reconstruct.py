@@ -1,0 +1,108 @@
+"""The Reconstruct page: test digits beside their reconstructions, and a digit of your own."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests import helpers
+
+PAGE = "pages/4_Reconstruct.py"
+
+
+def open_page() -> AppTest:
+    at = helpers.open_page(PAGE)
+    assert not at.exception, at.exception
+    return at
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    """The page's plotly charts by their widget key (rec_probs, rec_map)."""
+    return {chart.proto.id.split("-")[-1]: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+
+def digit_png(image: np.ndarray) -> bytes:
+    """A 28x28 digit drawn 10x larger, black ink on white paper, as a phone photo of paper would be."""
+    big = np.kron(1.0 - image.reshape(28, 28), np.ones((10, 10)))
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(big * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_grid_marks_each_guess_and_shuffle_shows_another_batch(app_env, fresh_streamlit_caches):
+    at = open_page()
+    batch = at.get("image")[0]
+    assert len(batch.value) == 24
+    assert all("→" in caption for caption in batch.captions)  # true label → classifier's guess
+    wrong = [caption for caption in batch.captions if caption.endswith("(wrong)")]
+    assert any(f"({len(wrong)} of 24 here)" in caption.value for caption in at.caption)
+    assert "Draw a digit" in at.info[0].value  # the canvas is still empty
+
+    at.button(key="rec_shuffle").click().run()
+    assert at.session_state["rec_batch"] == 1
+    assert at.get("image")[0].value != batch.value
+    at.run()  # a rerun without a click keeps the batch
+    assert at.session_state["rec_batch"] == 1
+
+
+def test_an_uploaded_digit_gets_reconstructed_guessed_and_placed(app_env, fresh_streamlit_caches, mnist):
+    from pages.ui import digits, state
+    from vae.preprocess import to_mnist
+
+    at = open_page()
+    digit = mnist.test_x[3].numpy()
+    png = digit_png(digit)
+    at.file_uploader(key="rec_upload").set_value(("seven.png", png, "image/png")).run()
+    assert not at.exception
+
+    shown = state.shown("tiny-test")
+    mine = torch.from_numpy(to_mnist(Image.open(io.BytesIO(png))).reshape(1, 784))
+    _, probs = digits.reconstruct(shown.model, mine)
+    guess = digits.guess_text(probs[0], mnist.class_names)
+    assert any(f"The classifier says: {guess}" in m.value for m in at.markdown)
+    assert len(at.get("image")) == 2  # the test batch, then your digit beside its reconstruction
+    charts = figures(at)
+    bars = charts["rec_probs"]["data"][0]
+    assert bars["type"] == "bar" and len(bars["x"]) == 10
+    stars = [t for t in charts["rec_map"]["data"] if t["name"] == "your digit"]
+    assert len(stars) == 1
+
+
+def test_a_file_that_is_not_a_picture_gets_a_message_not_a_traceback(app_env, fresh_streamlit_caches):
+    at = open_page()
+    at.file_uploader(key="rec_upload").set_value(("digit.png", b"not a png at all", "image/png")).run()
+    assert not at.exception
+    assert "could not be read" in at.error[0].value
+
+
+@pytest.mark.browser
+def test_a_drawn_stroke_gets_a_reconstruction_and_a_guess(app_server, browser):
+    from bench.harness import wait_for_app
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(app_server.url + "/Reconstruct")
+    wait_for_app(page)
+    canvas = page.locator("canvas.upper-canvas").first  # fabric.js draws on the upper canvas
+    canvas.wait_for(timeout=30_000)
+    assert page.get_by_text("The classifier says").count() == 0
+    box = canvas.bounding_box()
+    stroke = [(60, 60), (220, 60), (150, 250)]  # a 7: across the top, then down to the left
+    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+        for t in np.linspace(0, 1, 15)[1:]:
+            page.mouse.move(box["x"] + x0 + (x1 - x0) * t, box["y"] + y0 + (y1 - y0) * t)
+    page.mouse.up()
+    page.get_by_text("The classifier says").wait_for(timeout=30_000)
+    wait_for_app(page)
+    assert page.get_by_text("as the model sees it").count() == 1  # your digit beside its reconstruction
+    bars = page.locator(".js-plotly-plot .barlayer .point")  # the classifier's probabilities
+    bars.nth(9).wait_for(timeout=10_000)
+    assert bars.count() == 10
+    page.screenshot(path="/tmp/reconstruct_page.png", full_page=True)
