@@ -1,0 +1,82 @@
+"""Download buttons for what a run produced: sample GIF, metrics CSV, config JSON, the checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from vae.checkpoint import Checkpoint, save_checkpoint
+from vae.config import Config
+from vae.images import gif_bytes, grid
+
+
+def metrics_csv(rows: list[dict]) -> bytes:
+    """One line per epoch, one column per metric."""
+    if not rows:
+        return b""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def steps_csv(steps: dict[str, np.ndarray]) -> bytes:
+    out = io.StringIO()
+    columns = list(steps)
+    out.write(",".join(columns) + "\n")
+    for values in zip(*(steps[c] for c in columns), strict=True):
+        out.write(",".join(f"{v:.6g}" for v in values) + "\n")
+    return out.getvalue().encode()
+
+
+def samples_gif(rows: np.ndarray) -> bytes:
+    """One frame per epoch row: that epoch's ten digits, 3x upscaled."""
+    return gif_bytes([grid(row, len(row)) for row in rows], duration_ms=400, scale=3)
+
+
+def checkpoint_bytes(ckpt: Checkpoint) -> bytes:
+    """The file `save_checkpoint` writes, as bytes (for a run that is not on disk yet)."""
+    if ckpt.path is not None and ckpt.path.exists():
+        return ckpt.path.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_checkpoint(Path(tmp) / "run.pt", ckpt).read_bytes()
+
+
+def download_row(
+    name: str,
+    config: Config,
+    epochs: list[dict],
+    steps: dict,
+    rows: np.ndarray | None,
+    checkpoint: Callable[[], Checkpoint] | None,
+) -> None:
+    """A row of download buttons; `name` prefixes the file names. Each file is made only when its
+    button is clicked (a callable `data`), so the page pays nothing for them on every rerun;
+    `checkpoint` is likewise called only then (e.g. `trainer.to_checkpoint`)."""
+    has_rows = rows is not None and len(rows) > 0
+    buttons = [
+        ("Config (JSON)", lambda: json.dumps(config.to_dict(), indent=2), "config.json", "application/json", True),
+        ("Epoch metrics (CSV)", lambda: metrics_csv(epochs), "epochs.csv", "text/csv", bool(epochs)),
+        ("Step metrics (CSV)", lambda: steps_csv(steps), "steps.csv", "text/csv", bool(steps)),
+        ("Samples per epoch (GIF)", lambda: samples_gif(rows), "samples.gif", "image/gif", has_rows),
+        (
+            "Checkpoint (.pt)",
+            lambda: checkpoint_bytes(checkpoint()),
+            "checkpoint.pt",
+            "application/octet-stream",
+            checkpoint is not None,
+        ),
+    ]
+    for col, (label, make, suffix, mime, enabled) in zip(st.columns(len(buttons)), buttons, strict=True):
+        col.download_button(
+            label, make, f"{name}-{suffix}", mime, key=f"train_dl_{suffix}", disabled=not enabled, on_click="ignore"
+        )
