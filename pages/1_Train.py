@@ -1,0 +1,232 @@
+"""Train: set up a VAE, train it live in the background, watch the losses fall and the digits appear."""
+
+import streamlit as st
+
+from pages.ui import auth, layout, state
+from pages.ui.train_charts import draw_history, progress_text
+from vae.checkpoint import CheckpointError
+from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
+from vae.data import DatasetError
+
+LIVE_STATES = ("running", "paused")
+PRESET_NOTES = {
+    "seed": "the tutorial's model: sigmoid MLPs of 128, z_dim 10, 20 epochs",
+    "classic": "PyTorch's example VAE: ReLU 400, Bernoulli pixels, no classifier",
+    "tiny": "z_dim 2, small layers: trains in seconds",
+}
+LABELS = {  # config field -> what the form calls it
+    "dataset": "Dataset", "z_dim": "Latent size z_dim", "encoder_layers": "Encoder hidden layers",
+    "decoder_layers": "Decoder hidden layers", "classifier_layers": "Classifier hidden layers",
+    "activation": "Activation", "likelihood": "Pixel likelihood p(x|z)", "decoder_std": "Decoder σ (Gaussian)",
+    "beta": "KL weight β", "classification_weight": "Classifier weight", "learning_rate": "Learning rate (Adam)",
+    "batch_size": "Batch size", "epochs": "Epochs", "seed": "Random seed",
+}  # fmt: skip
+HELP = {
+    "z_dim": "How many numbers describe one image.",
+    "encoder_layers": "Widths separated by commas, e.g. `128` or `256, 128`; empty for none.",
+    "likelihood": "Gaussian: N(f(z), σ²I), as in the tutorial. Bernoulli: each pixel is a coin flip.",
+    "decoder_std": "Used by the Gaussian likelihood only. Smaller σ: sharper images, weaker pull toward the prior.",
+    "beta": "1 is the plain ELBO; larger pulls the codes harder toward N(0, I).",
+    "classification_weight": "Weight of the digit classifier's cross-entropy. 0: no classifier, a plain VAE.",
+    "seed": "Same seed and settings: the same model.",
+}
+LAYERS = ("encoder_layers", "decoder_layers", "classifier_layers")
+
+shown = layout.page(
+    "Train", "Train a VAE live: watch its losses fall and, epoch by epoch, its digits appear.", icon="🏋️"
+)
+lab = state.lab()
+
+
+def fill(config: Config) -> None:
+    """Put a config into the form's widgets (before they are drawn: from a callback or the first run)."""
+    for name, value in config.to_dict().items():
+        st.session_state[f"train_{name}"] = ", ".join(map(str, value)) if name in LAYERS else value
+
+
+def field(name: str) -> dict:
+    """Label, key and help of one config field's widget; its value survives page switches."""
+    help_text = HELP.get(name, HELP["encoder_layers"] if name in LAYERS else None)
+    return {"label": LABELS[name], "key": f"train_{name}", "help": help_text, "persist_state": "session"}
+
+
+def read_form() -> Config:
+    """The form's values as a Config; ValueError with a message that names the form's field."""
+    values = {name: st.session_state[f"train_{name}"] for name in LABELS}
+    for name in LAYERS:
+        text = str(values[name]).replace(" ", "")
+        try:
+            values[name] = tuple(int(w) for w in text.split(",") if w)
+        except ValueError:
+            raise ValueError(
+                f"{LABELS[name]}: write whole numbers separated by commas (e.g. 128 or 256, 128), got {text!r}"
+            ) from None
+    try:
+        return Config(**values)
+    except ValueError as exc:
+        name, _, rest = str(exc).partition(" ")  # Config's messages start with the field's name
+        raise ValueError(f"{LABELS[name]} ({name}) {rest}" if name in LABELS else str(exc)) from None
+
+
+def say(kind: str, text: str) -> None:
+    """Keep a message from a callback for the page to show where the user looks (under the form)."""
+    st.session_state["train_notice"] = (kind, text)
+
+
+def start(resume: bool = False) -> None:
+    """Callback of Start / Resume: it runs before the page is drawn, so the sidebar already shows the new run."""
+    config, t = None, state.lab().trainer
+    if not auth.can_control():  # the buttons are disabled too; this is the server's own check
+        return
+    if not resume:
+        try:
+            config = read_form()
+        except ValueError as exc:
+            say("error", f"Please fix this setting: {exc}")
+            return
+        if t is not None and t.state in LIVE_STATES and not st.session_state.get(f"train_replace_{t.run_id}"):
+            say(
+                "warning",
+                f"A run is {t.state} right now (epoch {t.progress()['epoch']} of {t.config.epochs}) and everyone "
+                "on this server sees it. To replace it, open **Settings**, tick “Stop the current run and start "
+                "this one instead” and press Start again.",
+            )
+            return
+    try:
+        with st.spinner("Loading the data and starting…"):
+            if resume:
+                state.lab().resume_autosave()
+            else:
+                state.lab().start(config)
+    except (DatasetError, CheckpointError, OSError) as exc:
+        say("error", f"Could not start training: {exc}")
+        return
+    layout.show(state.LIVE)  # this session's sidebar follows the new run...
+    st.session_state[layout.WIDGET_KEY] = state.LIVE  # ...and so does the picker in the browser
+
+
+control = auth.can_control()  # with an instructor passcode set, only the instructor drives the shared run
+if not control:
+    auth.require_control("start, pause or stop training and save checkpoints")
+
+offer = lab.autosave_to_offer()
+if offer is not None:
+    st.info("A training run was cut short (the server stopped). Its last finished epoch was saved.", icon="💾")
+    label = f"Resume from autosave (epoch {offer.epoch} of {offer.config.epochs})"
+    st.button(label, key="train_autosave", on_click=start, kwargs={"resume": True}, disabled=not control)
+
+trainer = lab.trainer
+run_state = trainer.state if trainer is not None else None  # read once: the trainer thread changes it
+live = run_state in LIVE_STATES
+if "train_z_dim" not in st.session_state:
+    fill(trainer.config if trainer is not None else PRESETS["seed"])
+
+with st.expander("⚙️ Settings: model, objective, optimiser", expanded=not live):
+    st.selectbox(
+        "Start from a preset",
+        list(PRESETS),
+        key="train_preset",
+        persist_state="session",
+        format_func=lambda p: f"{p} — {PRESET_NOTES.get(p, '')}",
+        on_change=lambda: fill(PRESETS[st.session_state["train_preset"]]),
+        help="Fills in every field below; change any of them before you start.",
+    )
+    with st.form("train_settings", border=False):
+        model_col, objective_col, optim_col = st.columns(3)
+        with model_col:
+            st.markdown("**Model**")
+            st.selectbox(options=DATASETS, **field("dataset"))
+            st.number_input(min_value=1, max_value=64, step=1, **field("z_dim"))
+            for name in LAYERS:
+                st.text_input(**field(name))
+            st.selectbox(options=ACTIVATIONS, **field("activation"))
+        with objective_col:
+            st.markdown("**Objective**")
+            st.selectbox(options=LIKELIHOODS, **field("likelihood"))
+            st.number_input(min_value=0.01, max_value=10.0, step=0.05, **field("decoder_std"))
+            st.number_input(min_value=0.0, max_value=100.0, step=0.1, **field("beta"))
+            st.number_input(min_value=0.0, max_value=1000.0, step=1.0, **field("classification_weight"))
+        with optim_col:
+            st.markdown("**Optimiser**")
+            st.number_input(min_value=1e-6, max_value=1.0, step=1e-4, format="%.5f", **field("learning_rate"))
+            st.number_input(min_value=1, max_value=10_000, step=10, **field("batch_size"))
+            st.number_input(min_value=1, max_value=1000, step=1, **field("epochs"))
+            st.number_input(min_value=0, max_value=2**31 - 1, step=1, **field("seed"))
+        if live:
+            st.checkbox("Stop the current run and start this one instead", key=f"train_replace_{trainer.run_id}")
+        st.form_submit_button(
+            "▶️ Start training", type="primary", key="train_start", on_click=start, disabled=not control
+        )
+if notice := st.session_state.pop("train_notice", None):
+    getattr(st, notice[0])(notice[1])
+
+
+def act(action: str) -> None:
+    if (t := state.lab().trainer) is not None and auth.can_control():
+        getattr(t, action)()
+
+
+STATUS = {
+    "running": "🟢 **Training** in the background. Everyone on this server sees this run.",
+    "paused": "⏸️ **Paused**. Press Resume to go on.",
+    "finished": "✅ **Finished**. Save it below to keep it.",
+    "stopped": "⏹️ **Stopped** before the last epoch. Save it below to keep it.",
+    "failed": "❌ **Training failed.**",
+}
+
+
+def live_panel(expected: tuple[str, str]) -> None:
+    """Reads the trainer and draws; never waits on it. Refreshes every second while a run is live."""
+    t = state.lab().trainer
+    if t is None or (t.run_id, t.state) != expected:
+        st.rerun()  # paused, resumed, ended or replaced (maybe in another browser): redraw the page and sidebar
+    text_col, pause_col, stop_col = st.columns([6, 1, 1], vertical_alignment="center")
+    text_col.markdown(STATUS.get(t.state, t.state))
+    button = {"on_click": act, "width": "stretch", "disabled": not auth.can_control()}
+    if t.state == "running":
+        pause_col.button("⏸️ Pause", key="train_pause", args=("pause",), **button)
+    elif t.state == "paused":
+        pause_col.button("▶️ Resume", key="train_resume", args=("resume",), **button)
+    if t.state in LIVE_STATES:
+        stop_col.button("⏹️ Stop", key="train_stop", args=("stop",), **button)
+    p = t.progress()
+    st.progress(min(p["fraction"], 1.0), text=progress_text(p))
+    if t.state == "failed":
+        st.error(t.error or "Training stopped with an unknown error.")
+    rows, row_epochs = t.sample_rows(), t.sample_epochs()  # in this order: an epoch may end in between
+    draw_history(f"live-{t.run_id}", t.config, t.dataset.name, t.epoch_metrics(), t.step_metrics(), rows, row_epochs)
+
+
+if trainer is not None and (live or shown is None or shown.live):
+    st.fragment(live_panel, run_every=1.0 if live else None)((trainer.run_id, run_state))
+    st.subheader("Keep this model")
+    if flash := st.session_state.pop("train_flash", None):
+        st.success(flash)
+    with st.form("train_save_form"):
+        name = st.text_input("Checkpoint name", key="train_save_name", placeholder="e.g. my-first-vae")
+        overwrite = st.checkbox("Replace a checkpoint that already has this name", key="train_overwrite")
+        if st.form_submit_button("💾 Save checkpoint", key="train_save", disabled=not control) and control:
+            try:
+                path = lab.save(name, overwrite=overwrite)
+            except CheckpointError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["train_flash"] = f"Saved as “{path.stem}”: pick it in the sidebar on any page."
+                st.rerun()
+elif shown is not None:
+    st.subheader(f"How “{shown.label}” learned")
+    if trainer is not None and trainer.state == "failed":
+        st.error(f"The last run failed: {trainer.error} (pick “{state.LIVE}” in the sidebar to see its curves.)")
+    elif trainer is not None:
+        st.info(f"The last run has {trainer.state}: pick “{state.LIVE}” in the sidebar to see and save it.")
+    try:
+        ckpt = state.checkpoint(lab.checkpoint_dir / f"{shown.label}.pt")
+    except CheckpointError as exc:
+        st.error(str(exc))
+    else:
+        st.caption(f"Saved after {ckpt.epoch} epochs. {ckpt.command}".strip())
+        name = shown.dataset.get("name", "mnist")
+        metrics = (ckpt.epoch_metrics, ckpt.step_metrics, ckpt.sample_rows, ckpt.sample_epochs)
+        draw_history(shown.key, ckpt.config, name, *metrics)
+else:
+    st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")

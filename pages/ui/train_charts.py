@@ -1,0 +1,284 @@
+"""Drawing for the Train page: the loss curves (plotly) and the per-epoch sample grid (one PNG).
+
+Both read plain metrics, the same for the live run (`Trainer.epoch_metrics()` / `step_metrics()` /
+`sample_rows()`) and for a saved checkpoint (`Checkpoint.epoch_metrics` / ...), so a student sees a
+shipped model's training history exactly as they would have seen it live.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image, ImageDraw, ImageFont
+
+from vae.config import Config
+from vae.data import DIGIT_NAMES, FASHION_NAMES
+from vae.images import grid
+
+EMA_ALPHA = 0.1  # per-step loss smoothing: an exponential moving average, about the last 10 steps
+MAX_POINTS = 1000  # per-step points sent to the browser each second (longer runs are thinned)
+TRAIN, TEST, RAW = "#1f77b4", "#ff7f0e", "rgba(120,120,120,0.35)"
+
+SCALE = 2  # each 28x28 sample drawn at 56x56, nearest neighbour: square, sharp pixels
+PAD = 1  # white pixels between samples (before scaling)
+CELL = (28 + PAD) * SCALE
+MAX_ROWS = 40  # longer runs show 40 epochs spread over the run, the last one included
+_FONT = ImageFont.load_default(size=13)
+_INK = 40
+
+
+def class_names(dataset: str) -> tuple[str, ...]:
+    return FASHION_NAMES if dataset == "fashion-mnist" else DIGIT_NAMES
+
+
+def smooth(values: np.ndarray, alpha: float = EMA_ALPHA) -> np.ndarray:
+    """Exponential moving average, bias-corrected at the start (pandas `adjust=True`); NaN-tolerant."""
+    return pd.Series(values, dtype="float64").ewm(alpha=alpha, adjust=True, ignore_na=True).mean().to_numpy()
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "…"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def progress_text(p: dict) -> str:
+    """One line under the progress bar, from `Trainer.progress()` (whose `epoch` is the one in progress)."""
+    live = p["state"] in ("running", "paused")
+    done = p["epoch"] - 1 if live else p["epoch"]
+    text = f"{done} of {p['epochs']} epochs done"
+    if live:
+        text += f" · step {p['step_in_epoch']:,} of {p['steps_per_epoch']:,} in epoch {p['epoch']}"
+    text += f" ({p['step']:,} of {p['total_steps']:,} steps in all)"
+    if p["state"] == "running":
+        text += f" · {p['steps_per_sec']:.0f} steps/s · about {format_duration(p['eta_seconds'])} left"
+    elif p["state"] == "paused":
+        text += " · paused"
+    return text
+
+
+# --- curves ------------------------------------------------------------------------------------
+
+
+def _panels(config: Config, dataset: str) -> list[tuple[str, str, str | None]]:
+    """(title, y-axis title, epoch metric) per panel; None is the per-step loss."""
+    thing = "digit" if dataset != "fashion-mnist" else "class"
+    panels: list[tuple[str, str, str | None]] = [
+        ("Loss per step (all terms)", "nats per image", None),
+        ("VAE loss: reconstruction + β·KL", "nats per image", "vae"),
+    ]
+    if config.conditional:
+        panels.append((f"{thing.capitalize()} classifier loss", "cross-entropy (nats)", "class"))
+    panels += [
+        ("Reconstruction: −log p(x|z)", "nats per image", "recon"),
+        ("KL(q(z|x) ‖ p(z))", "nats per image", "kl"),
+    ]
+    if config.conditional:
+        panels.append((f"{thing.capitalize()} classifier accuracy", "% correct", "acc"))
+    return panels
+
+
+def _epoch_values(epochs: list[dict], split: str, metric: str, beta: float) -> list[float]:
+    def get(m: dict, part: str) -> float:
+        return float(m.get(f"{split}_{part}", float("nan")))
+
+    if metric == "vae":
+        return [get(m, "recon") + beta * get(m, "kl") for m in epochs]
+    if metric == "acc":
+        return [100.0 * get(m, "acc") for m in epochs]
+    return [get(m, metric) for m in epochs]
+
+
+def _note(text: str, x: float, y: float, **style: object) -> dict:
+    """A text annotation at paper coordinates (0..1 over the whole figure)."""
+    return {
+        "text": text,
+        "x": x,
+        "y": y,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": "center",
+        "showarrow": False,
+        **style,
+    }
+
+
+def _line(name: str, x: object, y: object, color: str, axes: dict, **style: object) -> dict:
+    return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y, "line": {"color": color}, **axes, **style}
+
+
+def curves_figure(
+    config: Config, dataset: str, epochs: list[dict], steps: dict[str, np.ndarray], revision: str
+) -> go.Figure:
+    """All training curves in one figure: per-step loss (raw and smoothed) and, per epoch, train vs test."""
+    panels = _panels(config, dataset)
+    ncols = 3 if len(panels) > 4 else 2
+    nrows = -(-len(panels) // ncols)
+    gap_x, gap_y = 0.07, 0.16
+    width, height = (1 - gap_x * (ncols - 1)) / ncols, (1 - gap_y * (nrows - 1)) / nrows
+    layout: dict = {
+        "height": 300 * nrows + 40,
+        "margin": {"l": 10, "r": 10, "t": 80, "b": 10},
+        "showlegend": True,
+        "legend": {"orientation": "h", "x": 0, "y": 1.1, "yanchor": "bottom"},
+        "uirevision": revision,  # keep the user's zoom while new points arrive
+        "annotations": [],
+        "hovermode": "x unified",
+    }
+    data: list[dict] = []
+    x_epochs = [int(m.get("epoch", i + 1)) for i, m in enumerate(epochs)]
+    for i, (title, y_title, metric) in enumerate(panels):
+        row, col = divmod(i, ncols)
+        ax = "" if i == 0 else str(i + 1)
+        axes = {"xaxis": f"x{ax}", "yaxis": f"y{ax}"}
+        x0, y1 = col * (width + gap_x), 1 - row * (height + gap_y)
+        xaxis = layout[f"xaxis{ax}"] = {"domain": [x0, x0 + width], "anchor": f"y{ax}", "title": {"text": "epoch"}}
+        yaxis = layout[f"yaxis{ax}"] = {"domain": [y1 - height, y1], "anchor": f"x{ax}", "title": {"text": y_title}}
+        mid = x0 + width / 2
+        layout["annotations"].append(_note(f"<b>{title}</b>", mid, y1, yanchor="bottom", font={"size": 14}))
+        if metric is None:
+            xaxis["title"]["text"] = "training step"
+            loss = np.asarray(steps.get("loss", []), dtype=np.float64)
+            step = np.asarray(steps.get("step", np.arange(1, len(loss) + 1)), dtype=np.float64)
+            pick = slice(None, None, max(1, -(-len(loss) // MAX_POINTS)))  # at most MAX_POINTS points
+            data.append(_line("loss of each batch", step[pick], loss[pick], RAW, axes))
+            ema = f"smoothed (EMA, α = {EMA_ALPHA})"
+            data.append(_line(ema, step[pick], smooth(loss)[pick], TRAIN, axes, line={"color": TRAIN, "width": 2.5}))
+            continue
+        last = max(x_epochs, default=1)
+        xaxis.update(range=[0.5, last + 0.5], tickformat="d")
+        if last <= 12:
+            xaxis.update(tickmode="linear", tick0=1, dtick=1)  # every epoch; plotly picks round ticks for more
+        if metric == "acc":
+            yaxis["range"] = [0, 100]
+        if not epochs:
+            layout["annotations"].append(
+                _note("appears when epoch 1 ends", mid, y1 - height / 2, font={"color": "grey"})
+            )
+        for split, color, dash in (("train", TRAIN, "solid"), ("test", TEST, "dash")):
+            y = _epoch_values(epochs, split, metric, config.beta)
+            mode = "lines+markers" if len(epochs) <= 60 else "lines"
+            style = {"mode": mode, "line": {"color": color, "dash": dash}, "legendgroup": split}
+            data.append(_line(split, x_epochs, y, color, axes, showlegend=i == 1, **style))
+    # Built as plain dicts without plotly's validation: make_subplots + validation cost about 100 ms
+    # per refresh on the 2-core build machine, this about 15 ms (the page redraws every second).
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+# --- sample grid -------------------------------------------------------------------------------
+
+
+def _lines(label: str, width: int) -> list[str]:
+    """Split a column label into at most two lines that fit `width` pixels."""
+    if _FONT.getlength(label) <= width:
+        return [label]
+    for sep in ("/", " "):
+        if sep in label:
+            head, tail = label.split(sep, 1)
+            return [head + (sep if sep == "/" else ""), tail]
+    return [label]
+
+
+def _rows_to_show(n: int) -> list[int]:
+    if n <= MAX_ROWS:
+        return list(range(n))
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, MAX_ROWS)})
+
+
+def sample_grid_png(
+    rows: np.ndarray, col_labels: tuple[str, ...] | None, row_epochs: list[int] | None = None
+) -> tuple[bytes, list[int]]:
+    """The tutorial's picture: one row per epoch (10 samples), labelled "epoch N" and by column.
+
+    rows: (R, 10, 28, 28) in [0, 1]; row_epochs: the epoch of each row (None: 1, 2, ..., R; a slim
+    checkpoint keeps only some epochs). Returns PNG bytes and the epoch numbers shown.
+    """
+    if not row_epochs or len(row_epochs) < len(rows):
+        row_epochs = list(range(1, len(rows) + 1))
+    picked = _rows_to_show(len(rows))
+    tiles = grid(np.asarray(rows)[picked].reshape(-1, 28, 28), 10, pad=PAD)  # uint8 (H, W)
+    tiles_img = Image.fromarray(tiles).resize(
+        (tiles.shape[1] * SCALE, tiles.shape[0] * SCALE), Image.Resampling.NEAREST
+    )
+    epochs = [int(row_epochs[i]) for i in picked]
+    left = int(_FONT.getlength(f"epoch {epochs[-1]}")) + 12
+    lines = [_lines(c, CELL - 4) for c in col_labels] if col_labels else []
+    top = 6 + 16 * max((len(x) for x in lines), default=0)
+    canvas = Image.new("L", (left + tiles_img.width, top + tiles_img.height), 255)
+    canvas.paste(tiles_img, (left, top))
+    draw = ImageDraw.Draw(canvas)
+    for r, epoch in enumerate(epochs):
+        y = top + PAD * SCALE + r * CELL + 28 * SCALE // 2
+        draw.text((left - 6, y), f"epoch {epoch}", fill=_INK, font=_FONT, anchor="rm")
+    for c, label_lines in enumerate(lines):
+        x = left + PAD * SCALE + c * CELL + 28 * SCALE // 2
+        for k, line in enumerate(reversed(label_lines)):
+            draw.text((x, top - 4 - 16 * k), line, fill=_INK, font=_FONT, anchor="md")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue(), epochs
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cached_grid(key: str, n_rows: int, col_labels: tuple[str, ...] | None, _rows: np.ndarray, _epochs: list[int]):
+    return sample_grid_png(_rows, col_labels, _epochs)
+
+
+# --- the whole history, live or saved ---------------------------------------------------------
+
+
+def draw_history(
+    key: str,
+    config: Config,
+    dataset: str,
+    epochs: list[dict],
+    steps: dict[str, np.ndarray],
+    rows: np.ndarray | None,
+    row_epochs: list[int] | None = None,
+) -> None:
+    """Curves and the sample grid. `key` names the run: with the number of rows it keys the cached picture."""
+    st.plotly_chart(
+        curves_figure(config, dataset, epochs, steps, revision=key),
+        key="train_curves",
+        config={"displaylogo": False},
+    )
+    st.caption(
+        "Losses are in nats per image (summed over the 784 pixels): lower is better. "
+        "**Train** (solid): the average over the epoch's batches, while the weights were still changing. "
+        "**Test** (dashed): images the model never trains on, scored at the end of the epoch. "
+        f"The per-step curve is smoothed with an exponential moving average (α = {EMA_ALPHA}, "
+        "about the last 10 steps); the grey line is each batch's own loss."
+    )
+    logged = np.asarray(steps.get("step", []))
+    if len(logged) > 1 and logged[-1] > len(logged):
+        st.caption(f"The saved log keeps the loss of {len(logged):,} of the {int(logged[-1]):,} steps, evenly spread.")
+    st.subheader("What it draws after each epoch")
+    if rows is None or len(rows) == 0:
+        st.info("The first row of samples appears when epoch 1 ends.")
+        return
+    names = class_names(dataset) if config.conditional else None
+    png, shown = _cached_grid(key, len(rows), names, _rows=rows, _epochs=row_epochs)
+    st.image(png, output_format="PNG")
+    if config.conditional:
+        what, style = ("digit", "handwriting") if dataset != "fashion-mnist" else ("class", "style")
+        st.caption(
+            f"One row per finished epoch. Each row picks **one** random style z and asks the decoder for each "
+            f"{what} in turn (columns), so a row shares one {style}. Read down a column to watch a {what} "
+            "take shape."
+        )
+    else:
+        st.caption(
+            "One row per finished epoch. This model has no classifier (a plain VAE), so there is no digit to "
+            "ask for: each row shows 10 random samples, each from its own random z."
+        )
+    if shown != list(range(1, shown[-1] + 1)):
+        st.caption(f"Showing {len(shown)} of the {shown[-1]} epochs, spread over the run (the last one included).")

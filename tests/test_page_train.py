@@ -1,0 +1,304 @@
+"""The Train page: AppTest for the form, the controls and saving; a real Chromium for what only a browser shows
+(the live refresh every second, and two browsers watching one run)."""
+
+from __future__ import annotations
+
+import re
+import time
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+from streamlit.testing.v1 import AppTest
+
+from bench.harness import wait_for_app
+from pages.ui import state
+from pages.ui.train_charts import CELL, PAD, SCALE, sample_grid_png
+from vae.checkpoint import load_checkpoint, save_checkpoint
+from vae.data import DIGIT_NAMES as DIGITS
+from vae.data import FASHION_NAMES
+
+HOME = str(Path(__file__).resolve().parent.parent / "explorer_app.py")
+
+
+def _page() -> AppTest:
+    """The Train page entered through the home page, as a browser does (the sidebar's page links
+    resolve against the entry point)."""
+    at = AppTest.from_file(HOME, default_timeout=120).run()
+    at.switch_page("pages/1_Train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success])
+
+
+def _start(at: AppTest, preset: str = "tiny", **fields) -> None:
+    at.selectbox(key="train_preset").select(preset).run()
+    for name, value in fields.items():
+        widget = at.text_input(key=f"train_{name}") if name.endswith("layers") else at.number_input(key=f"train_{name}")
+        widget.set_value(value)
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+
+
+@pytest.fixture
+def page(app_env, fresh_streamlit_caches) -> AppTest:
+    return _page()
+
+
+def test_renders_the_saved_models_history_and_a_seed_form(page):
+    at = page
+    assert at.title[0].value.endswith("Train")
+    assert at.number_input(key="train_z_dim").value == 10  # the `seed` preset is the default
+    assert at.text_input(key="train_encoder_layers").value == "128"
+    # No run: the sidebar's checkpoint is shown, with its curves and its 3-epoch sample grid.
+    assert any("How “tiny-test” learned" in s.value for s in at.subheader)
+    assert len(at.get("plotly_chart")) == 1
+    assert len(at.image) == 1
+
+
+def test_choosing_a_preset_fills_the_form(page):
+    at = page
+    at.selectbox(key="train_preset").select("classic").run()
+    assert at.number_input(key="train_z_dim").value == 20
+    assert at.text_input(key="train_encoder_layers").value == "400"
+    assert at.text_input(key="train_classifier_layers").value == ""
+    assert at.selectbox(key="train_likelihood").value == "bernoulli"
+    assert at.number_input(key="train_classification_weight").value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [("64, x", "Encoder hidden layers: write whole numbers"), ("0, 64", "Encoder hidden layers (encoder_layers)")],
+)
+def test_an_invalid_field_gives_a_readable_error_and_starts_nothing(page, layers, message):
+    at = page
+    _start(at, encoder_layers=layers)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert state.lab().trainer is None
+
+
+def test_start_pause_resume_stop_and_confirm_before_replacing(page):
+    at = page
+    _start(at, epochs=200)
+    trainer = state.lab().trainer
+    assert trainer is not None and trainer.config.z_dim == 2 and trainer.config.epochs == 200
+    assert at.session_state["model_choice"] == state.LIVE  # the sidebar follows the new run
+    assert "Training" in _texts(at)
+    assert re.match(r"\d+ of 200 epochs done · step \d+ of 40 in epoch \d+ ", at.progress[0].proto.text)
+
+    at.button(key="train_pause").click().run()
+    assert trainer.state == "paused" and "Paused" in _texts(at)
+    step = trainer.step
+    time.sleep(0.3)
+    assert trainer.step == step  # really paused
+    at.button(key="train_resume").click().run()
+    assert trainer.state == "running"
+
+    # A second Start while the run is live asks first and keeps the run.
+    at.button(key="train_start").click().run()
+    assert any("To replace it" in w.value for w in at.warning)
+    assert state.lab().trainer is trainer
+
+    at.button(key="train_stop").click().run()
+    assert trainer.join(30)
+    at.run()
+    assert trainer.state == "stopped" and "Stopped" in _texts(at)
+    assert not at.exception
+
+
+def test_save_refuses_a_bad_name_and_an_existing_one_then_writes_the_file(page, app_env):
+    at = page
+    _start(at, epochs=1)
+    assert state.lab().trainer.join(120)
+    at.run()
+    assert "Finished" in _texts(at)
+    at.text_input(key="train_save_name").set_value("../x")
+    at.button(key="train_save").click().run()
+    assert any("Invalid checkpoint name" in e.value for e in at.error)
+    at.text_input(key="train_save_name").set_value("tiny-test")
+    at.button(key="train_save").click().run()
+    assert any("exists already" in e.value for e in at.error)
+    at.text_input(key="train_save_name").set_value("my first vae")
+    at.button(key="train_save").click().run()
+    saved = Path(app_env["VAE_CHECKPOINT_DIR"]) / "my first vae.pt"
+    assert saved.is_file() and load_checkpoint(saved).epoch == 1
+    assert any("Saved as “my first vae”" in s.value for s in at.success)
+    assert not at.exception
+
+
+def test_a_failed_run_shows_its_error(app_env, fresh_streamlit_caches, mnist):
+    from vae.config import preset
+    from vae.trainer import Trainer
+
+    trainer = Trainer(preset("tiny"), mnist, device="cpu")
+    trainer.state, trainer.error = "failed", "The loss became nan at epoch 1, step 7: lower the learning rate."
+    state.lab().trainer = trainer
+    at = _page()  # the sidebar opens on the live run
+    assert at.session_state["model_choice"] == state.LIVE
+    assert any(e.value == trainer.error for e in at.error)
+    at.sidebar.selectbox[0].select("tiny-test").run()  # still said beside a saved model's history
+    assert any("The last run failed: The loss became nan" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_with_an_instructor_passcode_only_the_instructor_drives_the_run(app_env, fresh_streamlit_caches, monkeypatch):
+    from vae.config import preset
+
+    monkeypatch.setenv("VAE_INSTRUCTOR_PASSCODE", "secret")
+    trainer = state.lab().start(preset("tiny").replace(epochs=300))
+    at = _page()
+    assert any("Only the instructor" in i.value for i in at.info)
+    for key in ("train_start", "train_pause", "train_stop", "train_save"):
+        assert at.button(key=key).disabled, key
+    at.sidebar.text_input(key="auth_passcode").set_value("secret")
+    at.sidebar.button(key="auth_unlock").click().run()
+    assert not at.button(key="train_pause").disabled
+    at.button(key="train_pause").click().run()
+    assert trainer.state == "paused"
+    assert not at.exception
+
+
+def test_offers_to_resume_an_interrupted_run(app_env, fresh_streamlit_caches, tiny_checkpoint):
+    ckpt = load_checkpoint(tiny_checkpoint)  # 3 epochs done
+    ckpt.config = ckpt.config.replace(epochs=500)
+    save_checkpoint(state.lab().autosave_path, ckpt)
+    at = _page()
+    button = at.button(key="train_autosave")
+    assert button.label == "Resume from autosave (epoch 3 of 500)"
+    button.click().run()
+    trainer = state.lab().trainer
+    assert trainer is not None and trainer.epoch >= 3 and trainer.config.epochs == 500
+    assert not at.exception
+
+
+def _grid_height(n_rows: int, names: tuple[str, ...] = DIGITS) -> int:
+    png, _ = sample_grid_png(np.zeros((n_rows, 10, 28, 28), np.float32), names)
+    return Image.open(BytesIO(png)).height
+
+
+def test_the_sample_grid_has_one_labelled_row_per_epoch_with_sharp_pixels():
+    rows = np.random.default_rng(0).random((3, 10, 28, 28), dtype=np.float32)
+    png, epochs = sample_grid_png(rows, DIGITS)
+    image = np.asarray(Image.open(BytesIO(png)))
+    assert epochs == [1, 2, 3]
+    assert _grid_height(5) - _grid_height(3) == 2 * CELL  # one row of CELL pixels per epoch
+    # The last row's last digit, bottom-right: each source pixel is a SCALE x SCALE block of one value.
+    bottom, right = image.shape[0] - PAD * SCALE, image.shape[1] - PAD * SCALE
+    digit = image[bottom - 28 * SCALE : bottom, right - 28 * SCALE : right]
+    expected = np.round(rows[2, 9] * 255).astype(np.uint8)
+    assert np.array_equal(digit[::SCALE, ::SCALE], expected)
+    assert np.array_equal(digit, np.kron(expected, np.ones((SCALE, SCALE), np.uint8)))
+    # A slim checkpoint keeps some epochs only: the rows say which.
+    assert sample_grid_png(rows, DIGITS, [1, 50, 100])[1] == [1, 50, 100]
+    # Fashion-MNIST's long class names fit (on two lines): a taller header, same rows.
+    assert _grid_height(3, FASHION_NAMES) > _grid_height(3)
+
+
+def test_the_curves_show_train_and_test_per_epoch_and_a_smoothed_step_loss():
+    from pages.ui.train_charts import curves_figure, smooth
+    from vae.config import preset
+
+    parts = ("loss", "recon", "kl", "class", "acc")
+    epochs = [{"epoch": e, **{f"{s}_{p}": 10.0 / e for s in ("train", "test") for p in parts}} for e in (1, 2, 3)]
+    steps = {"step": np.arange(1, 121, dtype=np.float32), "loss": np.linspace(500, 300, 120, dtype=np.float32)}
+    fig = curves_figure(preset("tiny"), "mnist", epochs, steps, revision="r").to_dict()
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert any("VAE loss" in t for t in titles) and any("Digit classifier loss" in t for t in titles)
+    assert len(titles) == 6 and fig["layout"]["xaxis2"]["title"]["text"] == "epoch"
+    lines = {(t["name"], t["yaxis"]): t for t in fig["data"]}
+    assert list(lines[("train", "y2")]["y"]) == pytest.approx([10 + 10, 5 + 5, 10 / 3 + 10 / 3])  # recon + β·KL
+    assert lines[("test", "y2")]["line"]["dash"] == "dash" and lines[("train", "y2")]["line"]["dash"] == "solid"
+    assert list(lines[("test", "y6")]["y"]) == pytest.approx([1000, 500, 1000 / 3])  # accuracy in %
+    plain = curves_figure(preset("classic"), "mnist", [], {}, revision="r").to_dict()
+    assert not any("classifier" in a["text"] for a in plain["layout"]["annotations"])
+    assert np.allclose(smooth(np.full(50, 7.0)), 7.0) and smooth(np.array([3.0, 5.0]))[0] == 3.0  # no start bias
+
+
+# --- real browser ------------------------------------------------------------------------------
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.goto(url + "/Train")
+    wait_for_app(page)
+    return page
+
+
+def _start_in_browser(page, epochs: int, batch_size: int) -> None:
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
+    page.get_by_role("option", name="tiny").click()
+    expect(page.get_by_role("spinbutton", name="Latent size z_dim")).to_have_value("2")  # the preset filled the form
+    for label, value in (("Epochs", epochs), ("Batch size", batch_size)):
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(str(value))
+        field.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+
+
+def _main_text(page) -> str:
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
+def _observe(page) -> tuple[int, int, int]:
+    """(sample-grid rows from the image's height, train points in the VAE-loss panel, per-step points)."""
+    height = page.evaluate(
+        '() => document.querySelector(\'[data-testid="stMain"] [data-testid="stImage"] img\')?.naturalHeight ?? 0'
+    )
+    traces = page.evaluate(
+        "() => (document.querySelector('.js-plotly-plot')?._fullData ?? []).map(t => [t.name, t.xaxis, t.x.length])"
+    )
+    rows = next((n for n in range(0, 41) if height == (_grid_height(n) if n else 0)), -1)
+    train = next((n for name, axis, n in traces if name == "train" and axis == "x2"), 0)
+    steps = next((n for name, _, n in traces if name == "loss of each batch"), 0)
+    return rows, train, steps
+
+
+@pytest.mark.browser
+def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server, browser, screenshot_dir):
+    page = _open(browser, app_server.url)
+    _start_in_browser(page, epochs=3, batch_size=10)  # 400 steps per epoch: a few seconds each
+    page.get_by_text("Training in the background").wait_for(timeout=120_000)
+    seen = []
+    deadline = time.monotonic() + 240
+    while "Finished" not in _main_text(page) and time.monotonic() < deadline:
+        seen.append(_observe(page))
+        time.sleep(0.25)
+    time.sleep(1.5)  # the last redraw
+    final = _observe(page)
+    sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+    page.screenshot(path=screenshot_dir / "train_finished.png", full_page=True)
+    page.close()
+    assert final[:2] == (3, 3), (final, seen)
+    assert "finished · epoch 3/3" in sidebar, sidebar  # the sidebar still shows the run started here
+    rows = [r for r, _, _ in seen if r > 0]
+    assert rows == sorted(rows) and {1, 2} & set(rows), seen  # the grid grew row by row, live
+    steps = [s for _, _, s in seen if s > 0]
+    assert len(set(steps)) >= 3, seen  # the per-step curve moved while training
+
+
+@pytest.mark.browser
+def test_two_browsers_watch_one_run_and_a_pause_in_one_shows_in_the_other(app_server, browser, screenshot_dir):
+    a = _open(browser, app_server.url)
+    _start_in_browser(a, epochs=300, batch_size=100)
+    a.get_by_role("button", name="Pause").wait_for(timeout=120_000)
+    b = _open(browser, app_server.url)  # a second browser: its own session, the same run
+    b.get_by_text("Training in the background").wait_for(timeout=10_000)
+    a.get_by_role("button", name="Pause").click()
+    started = time.monotonic()
+    b.get_by_text("Paused. Press Resume").wait_for(timeout=5_000)
+    paused_after = time.monotonic() - started
+    expect(b.locator("[data-testid='stSidebar']")).to_contain_text("paused", timeout=5_000)  # the sidebar too
+    b.screenshot(path=screenshot_dir / "train_paused_in_other_browser.png", full_page=True)
+    b.get_by_role("button", name="Resume").click()
+    a.get_by_text("Training in the background").wait_for(timeout=5_000)
+    a.get_by_role("button", name="Stop").click()
+    for page in (a, b):
+        page.get_by_text("Stopped before the last epoch").wait_for(timeout=10_000)
+        page.close()
+    assert paused_after < 5
