@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.ui import auth, layout, state
+from pages.ui import auth, exports, layout, state
 from pages.ui.train_charts import draw_history, progress_text
 from vae.checkpoint import CheckpointError
 from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
@@ -213,6 +213,11 @@ if trainer is not None and (live or shown is None or shown.live):
             else:
                 st.session_state["train_flash"] = f"Saved as “{path.stem}”: pick it in the sidebar on any page."
                 st.rerun()
+    st.subheader("Download")
+    t = trainer
+    exports.download_row(
+        f"run-{t.run_id}", t.config, t.epoch_metrics(), t.step_metrics(), t.sample_rows(), t.to_checkpoint
+    )
 elif shown is not None:
     st.subheader(f"How “{shown.label}” learned")
     if trainer is not None and trainer.state == "failed":
@@ -228,5 +233,9 @@ elif shown is not None:
         name = shown.dataset.get("name", "mnist")
         metrics = (ckpt.epoch_metrics, ckpt.step_metrics, ckpt.sample_rows, ckpt.sample_epochs)
         draw_history(shown.key, ckpt.config, name, *metrics)
+        st.subheader("Download")
+        exports.download_row(
+            shown.label, ckpt.config, ckpt.epoch_metrics, ckpt.step_metrics, ckpt.sample_rows, lambda: ckpt
+        )
 else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")

@@ -1,0 +1,38 @@
+"""Exports: config JSON, metrics CSV, the per-epoch GIF and the checkpoint file."""
+
+import csv
+import io
+
+import numpy as np
+from PIL import Image
+
+from pages.ui.exports import checkpoint_bytes, metrics_csv, samples_gif, steps_csv
+from tests.helpers import open_page
+from vae.checkpoint import load_checkpoint
+
+
+def test_csv_gif_and_checkpoint_bytes(tiny_checkpoint, tmp_path):
+    ckpt = load_checkpoint(tiny_checkpoint)
+    rows = list(csv.DictReader(io.StringIO(metrics_csv(ckpt.epoch_metrics).decode())))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert float(rows[-1]["test_loss"]) == ckpt.epoch_metrics[-1]["test_loss"]
+    lines = steps_csv(ckpt.step_metrics).decode().splitlines()
+    assert lines[0].startswith("step,") and len(lines) == 1 + len(ckpt.step_metrics["step"])
+    gif = Image.open(io.BytesIO(samples_gif(ckpt.sample_rows)))
+    assert gif.n_frames == 3 and gif.size[0] == 3 * (10 * 30 + 2)
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(checkpoint_bytes(ckpt))
+    assert load_checkpoint(copy).config == ckpt.config
+    ckpt.path = None  # a live run: serialised on demand
+    copy.write_bytes(checkpoint_bytes(ckpt))
+    assert load_checkpoint(copy).epoch == 3
+
+
+def test_train_page_offers_every_download(app_env, fresh_streamlit_caches):
+    at = open_page("pages/1_Train.py")
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    for wanted in ("Config (JSON)", "Epoch metrics (CSV)", "Step metrics (CSV)", "Samples per epoch (GIF)"):
+        assert wanted in labels
+    assert "Checkpoint (.pt)" in labels
+    assert np.all([not b.proto.disabled for b in at.get("download_button")])
