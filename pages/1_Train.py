@@ -175,11 +175,11 @@ STATUS = {
 }
 
 
-def live_panel(expected: tuple[str, str]) -> None:
+def live_panel(expected: tuple[str, bool]) -> None:
     """Reads the trainer and draws; never waits on it. Refreshes every second while a run is live."""
     t = state.lab().trainer
-    if t is None or (t.run_id, t.state) != expected:
-        st.rerun()  # paused, resumed, ended or replaced (maybe in another browser): redraw the page and sidebar
+    if t is None or (t.run_id, t.state in LIVE_STATES) != expected:
+        st.rerun()  # the run ended or was replaced (maybe in another browser): redraw the page, stop the timer
     text_col, pause_col, stop_col = st.columns([6, 1, 1], vertical_alignment="center")
     text_col.markdown(STATUS.get(t.state, t.state))
     button = {"on_click": act, "width": "stretch", "disabled": not auth.can_control()}
@@ -198,7 +198,7 @@ def live_panel(expected: tuple[str, str]) -> None:
 
 
 if trainer is not None and (live or shown is None or shown.live):
-    st.fragment(live_panel, run_every=1.0 if live else None)((trainer.run_id, run_state))
+    st.fragment(live_panel, run_every=1.0 if live else None)((trainer.run_id, live))
     st.subheader("Keep this model")
     if flash := st.session_state.pop("train_flash", None):
         st.success(flash)

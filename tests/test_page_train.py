@@ -293,7 +293,6 @@ def test_two_browsers_watch_one_run_and_a_pause_in_one_shows_in_the_other(app_se
     started = time.monotonic()
     b.get_by_text("Paused. Press Resume").wait_for(timeout=5_000)
     paused_after = time.monotonic() - started
-    expect(b.locator("[data-testid='stSidebar']")).to_contain_text("paused", timeout=5_000)  # the sidebar too
     b.screenshot(path=screenshot_dir / "train_paused_in_other_browser.png", full_page=True)
     b.get_by_role("button", name="Resume").click()
     a.get_by_text("Training in the background").wait_for(timeout=5_000)
