@@ -101,8 +101,7 @@ def start(resume: bool = False) -> None:
     except (DatasetError, CheckpointError, OSError) as exc:
         say("error", f"Could not start training: {exc}")
         return
-    layout.show(state.LIVE)  # this session's sidebar follows the new run...
-    st.session_state[layout.WIDGET_KEY] = state.LIVE  # ...and so does the picker in the browser
+    layout.show(state.LIVE)  # this session's sidebar follows the new run
 
 
 control = auth.can_control()  # with an instructor passcode set, only the instructor drives the shared run

@@ -72,7 +72,7 @@ def _as_tensors(
     x = torch.from_numpy(np.array(images, dtype=np.float32)).reshape(len(labels), 784)
     if x.max() > 1.0:
         x = x / 255.0
-    return x.contiguous(), torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    return x.contiguous(), torch.from_numpy(np.array(labels, dtype=np.int64))
 
 
 def read_idx(path: Path) -> np.ndarray:

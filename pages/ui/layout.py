@@ -59,10 +59,8 @@ def describe(shown: state.Shown) -> None:
     c = shown.config
     where = f"{shown.dataset.get('name', '?')} · {shown.dataset.get('n_train', '?'):,} training images"
     if shown.live:
-        status = {"running": "🟢 training", "paused": "⏸️ paused", "finished": "✅ finished"}.get(
-            shown.state or "", shown.state or ""
-        )
-        st.markdown(f"**{status}** · epoch {shown.epoch}/{c.epochs}")
+        ticking = shown.state in ("running", "paused")
+        st.fragment(live_status, run_every=2.0 if ticking else None)()
     else:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
     st.caption(where)
@@ -74,10 +72,24 @@ def describe(shown: state.Shown) -> None:
             st.caption(shown.dataset["notice"])
 
 
+def live_status() -> None:
+    """The live run's state and epoch; a fragment that refreshes itself while the run is live."""
+    trainer = state.lab().trainer
+    if trainer is None:
+        return
+    status = {"running": "🟢 training", "paused": "⏸️ paused", "finished": "✅ finished"}.get(
+        trainer.state, trainer.state
+    )
+    st.markdown(f"**{status}** · epoch {trainer.epoch}/{trainer.config.epochs}")
+
+
 def show(choice: str) -> None:
-    """Make the sidebar show `choice` (e.g. the live run after pressing Start) from the next run on."""
+    """Make the sidebar's picker show `choice` (e.g. the live run after pressing Start).
+
+    Call it from a widget callback: it sets the picker's own widget state, which Streamlit allows
+    only before the picker is drawn in a run, and which the browser then displays."""
     st.session_state[MODEL_KEY] = choice
-    st.session_state.pop(WIDGET_KEY, None)
+    st.session_state[WIDGET_KEY] = choice
 
 
 def need_model(shown: state.Shown | None) -> state.Shown:
