@@ -114,9 +114,19 @@ def chromium() -> Iterator[object]:
 
 
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has rendered the page and finished running its script."""
+    """Wait until Streamlit has rendered the page and finished running its script: no "running"
+    status widget and no skeleton placeholders, for half a second in a row."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        """() => {
+            const busy = document.querySelector('[data-testid="stStatusWidget"]')
+                || document.querySelector('[data-testid="stSkeleton"]')
+                || !document.querySelector('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]');
+            const now = performance.now();
+            if (busy) { window.__vaeIdleSince = null; return false; }
+            window.__vaeIdleSince = window.__vaeIdleSince || now;
+            return now - window.__vaeIdleSince > 500;
+        }""",
         timeout=timeout_ms,
+        polling=100,
     )
