@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 import torch
-from vae.images import grid
 
 from pages.ui import layout
+from vae.images import grid
 from vae.model import NUM_CLASSES, one_hot
 
 shown = layout.page(
