@@ -14,3 +14,17 @@ def open_page(page: str, timeout: float = 90):
 
     at = AppTest.from_file(HOME, default_timeout=timeout).run()
     return at.switch_page(page).run()
+
+
+def start_run_in_browser(page, epochs: int, batch_size: int) -> None:
+    """On an open Train page: pick the tiny preset, set epochs and batch size, press Start."""
+    from playwright.sync_api import expect
+
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
+    page.get_by_role("option", name="tiny").click()
+    expect(page.get_by_role("spinbutton", name="Latent size z_dim")).to_have_value("2")  # the preset filled the form
+    for label, value in (("Epochs", epochs), ("Batch size", batch_size)):
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(str(value))
+        field.press("Tab")
+    page.get_by_role("button", name="Start training").click()

@@ -66,3 +66,14 @@ def test_corrupt_checkpoint_and_bad_digit(trained, tmp_path):
     assert r.returncode == 2 and "not a readable" in r.stderr and "Traceback" not in r.stderr
     r = _vae("sample", trained, "--digit", "12", "--out", tmp_path / "x.png", cwd=tmp_path)
     assert r.returncode == 2 and "--digit must be 0..9" in r.stderr
+
+
+def test_a_diverging_learning_rate_is_reported_and_the_good_weights_saved(tmp_path):
+    out = tmp_path / "nan.pt"
+    r = _vae("train", "--preset", "seed", "--learning-rate", "10", "--epochs", "5", "--out", out, cwd=tmp_path)
+    assert r.returncode != 0
+    assert "loss became" in r.stderr and "Lower the learning rate" in r.stderr and "Traceback" not in r.stderr
+    from vae.checkpoint import load_checkpoint
+
+    weights = load_checkpoint(out).model.state_dict().values()
+    assert all(w.isfinite().all() for w in weights)

@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from vae.checkpoint import list_checkpoints, load_checkpoint
 from vae.lab import Lab
 
@@ -86,3 +88,37 @@ def test_a_killed_live_run_resumes_from_its_last_autosave(tmp_path, mnist):
     finally:
         trainer.stop()
         trainer.join(30)
+
+
+@pytest.mark.browser
+def test_kill_9_the_server_mid_training_then_resume_in_the_browser(app_env, browser, screenshot_dir):
+    """Start a run from the Train page, SIGKILL the server mid-epoch, start it again: the page offers the
+    last autosave and resumes from it, losing at most the epoch in progress."""
+    from bench.harness import StreamlitServer, wait_for_app
+    from tests.helpers import start_run_in_browser
+
+    autosave = Path(app_env["VAE_CHECKPOINT_DIR"]) / "autosave" / "live-run.pt"
+    server = StreamlitServer("explorer_app.py", env=app_env).start()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(server.url + "/Train")
+        wait_for_app(page)
+        start_run_in_browser(page, epochs=500, batch_size=100)
+        assert _wait_for(lambda: autosave.exists() and load_checkpoint(autosave).epoch >= 2, 120)
+        page.close()
+    finally:
+        server.proc.send_signal(signal.SIGKILL)  # no clean shutdown: the process just dies
+        server.proc.wait()
+        server.stop()
+    saved = load_checkpoint(autosave)
+    with StreamlitServer("explorer_app.py", env=app_env) as again:
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(again.url + "/Train")
+        wait_for_app(page)
+        button = page.get_by_role("button", name=f"Resume from autosave (epoch {saved.epoch} of 500)")
+        button.click()
+        page.get_by_text("Training in the background").wait_for(timeout=60_000)
+        page.screenshot(path=screenshot_dir / "train_resumed_after_kill.png", full_page=True)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        page.close()
+    assert f"{saved.epoch} of 500 epochs done" in text or f"{saved.epoch + 1} of 500 epochs done" in text, text

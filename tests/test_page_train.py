@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from bench.harness import wait_for_app
 from pages.ui import state
 from pages.ui.train_charts import CELL, PAD, SCALE, sample_grid_png
+from tests.helpers import start_run_in_browser
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.data import DIGIT_NAMES as DIGITS
 from vae.data import FASHION_NAMES
@@ -230,17 +230,6 @@ def _open(browser, url: str):
     return page
 
 
-def _start_in_browser(page, epochs: int, batch_size: int) -> None:
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
-    page.get_by_role("option", name="tiny").click()
-    expect(page.get_by_role("spinbutton", name="Latent size z_dim")).to_have_value("2")  # the preset filled the form
-    for label, value in (("Epochs", epochs), ("Batch size", batch_size)):
-        field = page.get_by_role("spinbutton", name=label, exact=True)
-        field.fill(str(value))
-        field.press("Tab")
-    page.get_by_role("button", name="Start training").click()
-
-
 def _main_text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
@@ -262,7 +251,7 @@ def _observe(page) -> tuple[int, int, int]:
 @pytest.mark.browser
 def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server, browser, screenshot_dir):
     page = _open(browser, app_server.url)
-    _start_in_browser(page, epochs=3, batch_size=10)  # 400 steps per epoch: a few seconds each
+    start_run_in_browser(page, epochs=3, batch_size=10)  # 400 steps per epoch: a few seconds each
     page.get_by_text("Training in the background").wait_for(timeout=120_000)
     seen = []
     deadline = time.monotonic() + 240
@@ -285,7 +274,7 @@ def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server,
 @pytest.mark.browser
 def test_two_browsers_watch_one_run_and_a_pause_in_one_shows_in_the_other(app_server, browser, screenshot_dir):
     a = _open(browser, app_server.url)
-    _start_in_browser(a, epochs=300, batch_size=100)
+    start_run_in_browser(a, epochs=300, batch_size=100)
     a.get_by_role("button", name="Pause").wait_for(timeout=120_000)
     b = _open(browser, app_server.url)  # a second browser: its own session, the same run
     b.get_by_text("Training in the background").wait_for(timeout=10_000)

@@ -1,0 +1,33 @@
+"""A small classroom in real browsers: three students click around while the shared run trains.
+
+The short version of bench/classroom_soak.py (same code): 3 browser contexts for 30 s on the real
+app, each moving latent sliders on Generate, switching pages and watching the live curves on Train.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.classroom_soak import run_soak
+
+
+@pytest.mark.browser
+def test_three_students_see_no_errors_and_watch_training_advance(app_server, app_env):
+    soak = run_soak(
+        url=app_server.url,
+        checkpoint_dir=app_env["VAE_CHECKPOINT_DIR"],
+        server_pid=app_server.proc.pid,
+        browsers=3,
+        seconds=30,
+        baseline=0,  # speed and memory are the benchmark's business; here: errors and liveness
+        warm=False,
+        preset="tiny",
+        pace=1.0,
+        stagger=1.0,
+    )
+    report = "\n".join(soak.lines())
+    print(report)
+    assert soak.errors.seen == [], report
+    assert soak.visits >= 6, report  # the students did get around
+    assert soak.latency.server, report  # slider changes came back from the server
+    assert all(soak.saw_training_advance().values()) and len(soak.train_views) == 3, report
