@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 HOME = str(Path(__file__).resolve().parent.parent / "explorer_app.py")
@@ -28,3 +30,13 @@ def start_run_in_browser(page, epochs: int, batch_size: int) -> None:
         field.fill(str(value))
         field.press("Tab")
     page.get_by_role("button", name="Start training").click()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll `predicate` until it is true (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

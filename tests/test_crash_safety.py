@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_until
 from vae.checkpoint import list_checkpoints, load_checkpoint
 from vae.lab import Lab
 
@@ -19,15 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def _spawn(code: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "VAE_DEVICE": "cpu"}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env)
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_kill_during_a_tight_save_loop_leaves_only_whole_files(tmp_path):
@@ -46,7 +38,9 @@ def test_kill_during_a_tight_save_loop_leaves_only_whole_files(tmp_path):
         """,
         tmp_path,
     )
-    assert _wait_for(lambda: (tmp_path / "progress").exists() and int((tmp_path / "progress").read_text() or 0) > 5, 60)
+    assert wait_until(
+        lambda: (tmp_path / "progress").exists() and int((tmp_path / "progress").read_text() or 0) > 5, 60
+    )
     time.sleep(0.37)  # somewhere in the middle of a write
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -72,7 +66,7 @@ def test_a_killed_live_run_resumes_from_its_last_autosave(tmp_path, mnist):
     )
     autosave = ckpt_dir / "autosave" / "live-run.pt"
     try:
-        assert _wait_for(lambda: autosave.exists() and load_checkpoint(autosave).epoch >= 2, 120)
+        assert wait_until(lambda: autosave.exists() and load_checkpoint(autosave).epoch >= 2, 120)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -82,7 +76,7 @@ def test_a_killed_live_run_resumes_from_its_last_autosave(tmp_path, mnist):
     assert offer is not None and offer.epoch == saved.epoch
     trainer = lab.resume_autosave()
     try:
-        assert _wait_for(lambda: trainer.epoch > saved.epoch, 60)
+        assert wait_until(lambda: trainer.epoch > saved.epoch, 60)
         assert trainer.step > saved.step
         assert [m["epoch"] for m in trainer.epoch_metrics()][: saved.epoch] == list(range(1, saved.epoch + 1))
     finally:
@@ -104,7 +98,7 @@ def test_kill_9_the_server_mid_training_then_resume_in_the_browser(app_env, brow
         page.goto(server.url + "/Train")
         wait_for_app(page)
         start_run_in_browser(page, epochs=500, batch_size=100)
-        assert _wait_for(lambda: autosave.exists() and load_checkpoint(autosave).epoch >= 2, 120)
+        assert wait_until(lambda: autosave.exists() and load_checkpoint(autosave).epoch >= 2, 120)
         page.close()
     finally:
         server.proc.send_signal(signal.SIGKILL)  # no clean shutdown: the process just dies

@@ -41,16 +41,6 @@ def train_briefly(config, dataset: Dataset, steps: int = 200, seed: int = 0) -> 
     return model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """On a busy shared 2-core machine, two competing torch threads were measured 8x slower than
-    one (judge training: 180 s vs 22 s wall). Restored after this module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny_model(mnist) -> ConditionalVAE:
     return train_briefly(TINY, mnist)

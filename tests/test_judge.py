@@ -22,16 +22,6 @@ class NotAllowed:
     """Any class at all: a weights_only load must refuse to build it."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """On a busy shared 2-core machine, two competing torch threads were measured 8x slower than
-    one (judge training: 180 s vs 22 s wall). Restored after this module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def trained(mnist):
     start = time.process_time()

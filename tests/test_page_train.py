@@ -251,7 +251,7 @@ def _observe(page) -> tuple[int, int, int]:
 @pytest.mark.browser
 def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server, browser, screenshot_dir):
     page = _open(browser, app_server.url)
-    start_run_in_browser(page, epochs=3, batch_size=10)  # 400 steps per epoch: a few seconds each
+    start_run_in_browser(page, epochs=3, batch_size=2)  # 2,000 steps per epoch: seconds each, even on a fast machine
     page.get_by_text("Training in the background").wait_for(timeout=120_000)
     seen = []
     deadline = time.monotonic() + 240

@@ -5,18 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import wait_until
 from vae.checkpoint import load_checkpoint
 from vae.config import preset
 from vae.trainer import Trainer
-
-
-def _wait(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist):
@@ -58,16 +50,15 @@ def test_resume_at_an_epoch_boundary_replays_exactly(mnist, tmp_path):
 def test_pause_resume_stop_in_the_background(mnist):
     trainer = Trainer(preset("tiny").replace(epochs=50), mnist, device="cpu")
     trainer.start()
-    assert _wait(lambda: trainer.step > 5)
-    trainer.pause()
-    time.sleep(0.2)
+    assert wait_until(lambda: trainer.step > 5)
+    trainer.pause()  # returns once the loop is parked: no step lands after it
     paused_at = trainer.step
     time.sleep(0.3)
     assert trainer.state == "paused" and trainer.step == paused_at
     version, snap = trainer.snapshot()
     assert not snap.training and snap is not trainer.model
     trainer.resume()
-    assert _wait(lambda: trainer.step > paused_at + 5)
+    assert wait_until(lambda: trainer.step > paused_at + 5)
     trainer.stop()
     assert trainer.join(10) and trainer.state == "stopped"
     assert trainer.snapshot()[0] > version

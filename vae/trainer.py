@@ -78,6 +78,7 @@ class Trainer:
         self._lock = threading.Lock()  # guards the live weights, the metrics log and the state
         self._running = threading.Event()  # cleared while paused
         self._running.set()
+        self._parked = threading.Event()  # set while the loop waits out a pause
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
@@ -119,10 +120,16 @@ class Trainer:
         self._thread = threading.Thread(target=self.run, name=f"vae-trainer-{self.run_id}", daemon=True)
         self._thread.start()
 
-    def pause(self) -> None:
-        if self.state == "running":
-            self._running.clear()
-            self.state = "paused"
+    def pause(self, timeout: float = 5.0) -> None:
+        """Pause after the step in progress. Returns once the loop is parked (or `timeout` passed), so
+        the step count and the weights read after a pause do not change until `resume`."""
+        if self.state != "running":
+            return
+        self._running.clear()
+        self.state = "paused"
+        deadline = time.monotonic() + timeout
+        while self.alive and not self._parked.wait(0.01) and time.monotonic() < deadline:
+            pass
 
     def resume(self) -> None:
         if self.state == "paused":
@@ -169,7 +176,10 @@ class Trainer:
             self._epoch_first_row = len(self._steps["step"])
             self.step_in_epoch = 0
             for start in range(0, n, c.batch_size):
-                self._running.wait()
+                if not self._running.is_set():
+                    self._parked.set()
+                    self._running.wait()
+                    self._parked.clear()
                 if self._stop.is_set():
                     return
                 idx = perm[start : start + c.batch_size]

@@ -7,6 +7,7 @@ shipped model's training history exactly as they would have seen it live.
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -230,7 +231,12 @@ def sample_grid_png(
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _cached_grid(key: str, n_rows: int, col_labels: tuple[str, ...] | None, _rows: np.ndarray, _epochs: list[int]):
-    return sample_grid_png(_rows, col_labels, _epochs)
+    """The grid as a data: URL. Inline, not a media file: the live panel redraws every second, and
+    Streamlit deletes a replaced media file at the end of the next run, so a browser slower than
+    that fetched a deleted file and showed a broken image. Streamlit's message cache sends an
+    unchanged grid as a hash, so inlining costs no bandwidth while the grid stays the same."""
+    png, shown = sample_grid_png(_rows, col_labels, _epochs)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), shown
 
 
 # --- the whole history, live or saved ---------------------------------------------------------
@@ -266,8 +272,8 @@ def draw_history(
         st.info("The first row of samples appears when epoch 1 ends.")
         return
     names = class_names(dataset) if config.conditional else None
-    png, shown = _cached_grid(key, len(rows), names, _rows=rows, _epochs=row_epochs)
-    st.image(png, output_format="PNG")
+    url, shown = _cached_grid(key, len(rows), names, _rows=rows, _epochs=row_epochs)
+    st.image(url)
     if config.conditional:
         what, style = ("digit", "handwriting") if dataset != "fashion-mnist" else ("class", "style")
         st.caption(

@@ -1,0 +1,522 @@
+"""Students in headless Chromium: what bench/browser_latency.py, bench/classroom_soak.py and
+tests/test_classroom.py share.
+
+Playwright's async API, so one thread drives one Chromium with many browser contexts (one context is
+one student: its own cookies, its own Streamlit session) and their waits overlap. Everything talks to
+the app as a student would, through the page: the Train page's form and buttons start and pause the
+shared run, the sidebar's links switch pages, and the latent canvas' own `input`/`change` events move
+and commit a slider. The only thing read behind the app's back is the live run's autosave file (the
+training thread writes it at every epoch end) to count training steps without adding a browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.harness import CHROMIUM_ARGS, ROOT, chromium_path
+
+PAGES = {  # sidebar label -> (URL path, title that set_page_config puts in document.title)
+    "Home": ("/", "VAE Explorer"),
+    "Train": ("/Train", "Train"),
+    "Generate": ("/Generate", "Generate"),
+    "Latent space": ("/Latent_space", "Latent space"),
+    "Reconstruct": ("/Reconstruct", "Reconstruct"),
+    "Theory": ("/Theory", "Theory"),
+}
+VIEWPORT = {"width": 1280, "height": 900}
+# Opened at a page's own URL (/Generate), Streamlit's frontend first probes /Generate/_stcore/... for
+# its server, gets a 404 (logged to the console) and then finds it at /_stcore/...: not an app error.
+PROBE = re.compile(r"^https?://[^/]+/[^/_][^/]*/_stcore/(health|host-config)$")
+# An image the server deleted before the browser fetched it (Streamlit drops media files no session
+# refers to at the end of every run): the browser shows a broken image.
+MEDIA = re.compile(r"/media/[0-9a-f]+\.\w+")
+BROKEN_IMAGES = """() => Array.from(document.querySelectorAll("[data-testid='stMain'] img"))
+    .filter(img => img.complete && img.naturalWidth === 0).map(img => new URL(img.src).pathname)"""
+# The Train page's progress line, e.g. "... (507 of 40,000 steps in all) ...": the step count so far.
+STEP_TEXT = re.compile(r"([\d,]+) of [\d,]+ (?:steps )?in all")
+
+# --- the app's environment -------------------------------------------------------------------------
+
+
+def app_env(workdir: Path) -> tuple[dict[str, str], list[str]]:
+    """Environment for a benchmark server: a copy of the repo's checkpoints/ in `workdir` (the live
+    run's autosave goes there, never into the repo) and an empty data folder (MNIST is the offline
+    subset; Fashion-MNIST comes from Debian's package). Returns (env, notes for the report)."""
+    ckpt_dir, data_dir = workdir / "checkpoints", workdir / "data"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(exist_ok=True)
+    for path in sorted((ROOT / "checkpoints").glob("*.pt")):  # not autosave/ or runs/: no stale run
+        shutil.copy2(path, ckpt_dir / path.name)
+    notes = []
+    from pages.ui.state import DEFAULT_CHECKPOINT
+
+    if not (ckpt_dir / f"{DEFAULT_CHECKPOINT}.pt").exists():
+        notes.append(
+            f"checkpoints/{DEFAULT_CHECKPOINT}.pt is not in the repo yet: trained a stand-in (seed preset, "
+            "2 epochs, offline subset) in the temporary copy, so the app opens on the same kind of model."
+        )
+        train_stand_in(ckpt_dir / f"{DEFAULT_CHECKPOINT}.pt", data_dir)
+    env = {
+        "VAE_CHECKPOINT_DIR": str(ckpt_dir),
+        "VAE_DATA_DIR": str(data_dir),
+        "VAE_DEVICE": "cpu",
+        "VAE_TORCH_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    return env, notes
+
+
+def long_run_dataset() -> tuple[str, str]:
+    """The dataset for a live run that outlasts a benchmark, and a note saying why.
+
+    The Train form allows 1,000 epochs at most: on the offline MNIST subset (40 steps per epoch) the
+    seed preset finishes 40,000 steps in about 4 minutes on an idle machine. Fashion-MNIST (60,000
+    images, 600 steps per epoch, like full MNIST in class) runs for hours."""
+    from vae.data import DEBIAN_FASHION_DIR
+
+    if (DEBIAN_FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
+        return (
+            "fashion-mnist",
+            "live run: seed preset on Fashion-MNIST (60,000 images, 600 steps per epoch), 1000 epochs",
+        )
+    return "mnist", (
+        "live run: seed preset on the offline MNIST subset, 1000 epochs (40,000 steps: may finish within a few "
+        "minutes; `apt-get install dataset-fashion-mnist` gives a run that outlasts the benchmark)"
+    )
+
+
+def train_stand_in(path: Path, data_dir: Path, epochs: int = 2) -> None:
+    import torch
+
+    from vae.checkpoint import save_checkpoint
+    from vae.config import preset
+    from vae.data import load_dataset
+    from vae.trainer import Trainer
+
+    torch.set_num_threads(1)
+    trainer = Trainer(preset("seed").replace(epochs=epochs), load_dataset("mnist", data_dir, download=False), "cpu")
+    trainer.run()
+    save_checkpoint(path, trainer.to_checkpoint())
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB, from /proc (psutil is not installed)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def sched(pid: int, tid: int) -> tuple[float, float, float]:
+    """(wall clock, seconds on a CPU, seconds waiting for a CPU) of one thread, from its schedstat."""
+    run_ns, wait_ns, _ = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+    return time.monotonic(), int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
+def busiest_thread(pid: int, seconds: float = 2.0) -> int:
+    """The thread of `pid` that ran most over the next `seconds` (with no browser connected: the trainer)."""
+    tids = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+    before = {tid: sched(pid, tid)[1] for tid in tids}
+    time.sleep(seconds)
+    used = {}
+    for tid in tids:
+        with contextlib.suppress(OSError):
+            used[tid] = sched(pid, tid)[1] - before[tid]
+    return max(used, key=used.get)
+
+
+def thread_share(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Between two `sched` readings: fractions of the time running, waiting for a CPU (the machine is
+    busy), and neither (blocked: for the trainer, waiting for Python's GIL or a lock)."""
+    wall = b[0] - a[0]
+    run, wait = (b[1] - a[1]) / wall, (b[2] - a[2]) / wall
+    return run, wait, max(0.0, 1 - run - wait)
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # fields from the 3rd on (the name may hold spaces)
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server, by this process's other children (Playwright's driver and
+    Chromium: on this machine the students' browsers share the server's cores), and by the whole machine.
+    Children that ended count through their parent's cutime/cstime."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                f = _stat(int(entry.name))
+                parent[int(entry.name)] = int(f[1])
+                used[int(entry.name)] = sum(int(x) for x in f[11:15]) / tick  # utime stime cutime cstime
+
+    def tree(root: int) -> set[int]:
+        found, todo = {root}, [root]
+        while todo:
+            p = todo.pop()
+            kids = [c for c, pp in parent.items() if pp == p and c not in found]
+            found.update(kids)
+            todo.extend(kids)
+        return found
+
+    server = tree(server_pid)
+    browsers = tree(os.getpid()) - server - {os.getpid()}
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    busy = sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4)) / tick  # all but idle, iowait
+    return {
+        "server": sum(used.get(p, 0.0) for p in server),
+        "browsers": sum(used.get(p, 0.0) for p in browsers),
+        "machine": busy,
+    }
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (
+        f"p50 {percentile(values, 50):7.1f} ms   p95 {percentile(values, 95):7.1f} ms   "
+        f"max {max(values):7.1f} ms   (n={len(values)})"
+    )
+
+
+# --- training steps, from the autosave -------------------------------------------------------------
+
+
+class StepLog:
+    """(time, step) pairs of the live run, read from its autosave whenever the file changes."""
+
+    def __init__(self, checkpoint_dir: str | Path) -> None:
+        import torch
+
+        from vae.lab import AUTOSAVE_NAME
+
+        torch.set_num_threads(1)  # this process only reads a file now and then: leave the cores to the app
+
+        self.path = Path(checkpoint_dir) / "autosave" / AUTOSAVE_NAME
+        self.samples: list[tuple[float, int]] = []  # (file mtime, step)
+        self._mtime = 0.0
+
+    def poll(self) -> None:
+        from vae.checkpoint import CheckpointError, load_checkpoint
+
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            return
+        if mtime != self._mtime:
+            with contextlib.suppress(CheckpointError):
+                self.samples.append((mtime, load_checkpoint(self.path).step))
+                self._mtime = mtime
+
+    async def follow(self, stop: asyncio.Event, every: float = 0.5) -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(self.poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    def rate(self, start: float, end: float) -> tuple[float, int, float]:
+        """Steps per second between the first and last autosave written in [start, end] (wall clock):
+        (rate, steps, seconds)."""
+        inside = [(t, s) for t, s in self.samples if start <= t <= end]
+        if len(inside) < 2:
+            return float("nan"), 0, 0.0
+        (t0, s0), (t1, s1) = inside[0], inside[-1]
+        return (s1 - s0) / (t1 - t0), s1 - s0, t1 - t0
+
+
+# --- errors a student would see ------------------------------------------------------------------
+
+
+@dataclass
+class Errors:
+    """Everything that went wrong, as (who, what, text); printed at the end, first few in full."""
+
+    seen: list[tuple[str, str, str]] = field(default_factory=list)
+    _media: set[tuple[str, str]] = field(default_factory=set)
+    _shown: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, who: str, what: str, text: str) -> None:
+        self.seen.append((who, what, text.strip()[:500]))
+
+    def watch(self, page, who: str) -> None:
+        """Record uncaught JS errors and console errors of the page and its iframes."""
+        page.on("pageerror", lambda exc: self.add(who, "page JS error", str(exc)))
+
+        def console(msg) -> None:
+            url = (msg.location or {}).get("url", "")
+            if msg.type != "error" or PROBE.match(url):
+                return
+            media = MEDIA.search(f"{msg.text} {url}")
+            if media:  # one missing image logs twice: the failed request, then Streamlit's "Image source error"
+                if (who, media.group(0)) not in self._media:
+                    self._media.add((who, media.group(0)))
+                    self.add(who, "broken image (media 404)", f"{media.group(0)} on {page.url}")
+            else:
+                self.add(who, "console error", f"{msg.text} ({url}) on {page.url}")
+
+        page.on("console", console)
+
+    async def check(self, page, who: str, where: str) -> None:
+        """Streamlit exceptions, st.error boxes and broken images now on the page."""
+        found = await page.evaluate(
+            """() => [
+                ...Array.from(document.querySelectorAll("[data-testid='stException']"), e => ["exception", e.innerText]),
+                ...Array.from(document.querySelectorAll("[data-testid='stAlertContentError']"), e => ["st.error", e.innerText]),
+            ]"""
+        )
+        for what, text in found:
+            self.add(who, f"{what} on {where}", text)
+        await self.check_images(page, who, where)
+
+    async def check_images(self, page, who: str, where: str) -> None:
+        """Broken images on show now (each counted once per student)."""
+        for src in await page.evaluate(BROKEN_IMAGES):
+            if (who, src) not in self._shown:
+                self._shown.add((who, src))
+                self.add(who, f"broken image shown on {where}", src)
+
+    def report(self, limit: int = 8) -> list[str]:
+        counts: dict[str, int] = {}
+        for _, what, _ in self.seen:
+            counts[what] = counts.get(what, 0) + 1
+        lines = [
+            f"errors seen: {len(self.seen)}"
+            + (f"  ({', '.join(f'{k}: {v}' for k, v in counts.items())})" if counts else "")
+        ]
+        distinct: dict[tuple[str, str], int] = {}
+        for _, what, text in self.seen:
+            distinct[(what, text)] = distinct.get((what, text), 0) + 1
+        for (what, text), n in list(distinct.items())[:limit]:
+            lines.append(f"  {n} x {what}: {text[:300]!r}")
+        return lines
+
+
+# --- the browser ---------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def chromium(low_priority: bool = False) -> AsyncIterator[object]:
+    """One headless Chromium (async Playwright); students are contexts in it. `low_priority` runs it
+    under SCHED_IDLE (`chrt --idle`): the server gets the cores first, as when the students' browsers
+    are on their own machines. (A plain `nice` does not hold: Chromium, run as root, raises its own.)"""
+    from playwright.async_api import async_playwright
+
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("Chromium not found: apt-get install chromium, or set CHROMIUM=/path/to/chromium")
+    with tempfile.TemporaryDirectory(prefix="vae-chromium-") as tmp:
+        if low_priority:
+            wrapper = Path(tmp) / "chromium"
+            wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 "{path}" "$@"\n')
+            wrapper.chmod(0o755)
+            path = str(wrapper)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                await browser.close()
+
+
+async def new_student(browser, errors: Errors | None, who: str):
+    """A fresh browser context (a student's own browser) and its page, watched for errors."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    if errors is not None:
+        errors.watch(page, who)
+    return context, page
+
+
+SCRIPT_DONE = """() => document.querySelector("[data-testid='stApp']")?.getAttribute("data-test-script-state") === "notRunning" """
+
+
+async def wait_done(page, timeout_ms: float = 60_000) -> None:
+    """Until the app's script run has finished (the attribute Streamlit keeps on its root element)."""
+    await page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
+
+
+async def goto(page, url: str, name: str, timeout_ms: float = 90_000) -> None:
+    """Open a page by URL: a new Streamlit session, as when a student types the address."""
+    path, title = PAGES[name]
+    await page.goto(url + path, timeout=timeout_ms)
+    await page.wait_for_function("t => document.title.startsWith(t)", arg=title, timeout=timeout_ms)
+    await wait_done(page, timeout_ms)
+
+
+async def click_to(page, name: str, timeout_ms: float = 90_000) -> None:
+    """Switch page with the sidebar's link: the same session, as a student clicks around."""
+    _, title = PAGES[name]
+    link = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']", has_text=name)
+    await link.first.click(timeout=timeout_ms)
+    await page.wait_for_function("t => document.title.startsWith(t)", arg=title, timeout=timeout_ms)
+    await wait_done(page, timeout_ms)
+
+
+# --- the shared training run, through the Train page -----------------------------------------------
+
+
+async def start_training(
+    browser, url: str, preset: str = "seed", epochs: int = 1000, dataset: str | None = None
+) -> None:
+    """Press Start on the Train page with `preset`, `epochs` (and `dataset`), in a browser of its own,
+    then close it (its live panel would otherwise refresh every second and load the server)."""
+    from playwright.async_api import expect
+
+    context, page = await new_student(browser, None, "instructor")
+    try:
+        await goto(page, url, "Train")
+        await page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
+        await page.get_by_role("option", name=re.compile(f"^{re.escape(preset)}")).click()
+        await wait_done(page)
+        if dataset is not None:
+            await page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
+            await page.get_by_role("option", name=dataset, exact=True).click()
+        field_ = page.get_by_role("spinbutton", name="Epochs", exact=True)
+        await field_.fill(str(epochs))
+        await field_.press("Tab")
+        await expect(field_).to_have_value(str(epochs))
+        await page.get_by_role("button", name="Start training").click()
+        await page.get_by_text("Training in the background").wait_for(timeout=180_000)
+    finally:
+        await context.close()
+
+
+async def control_training(browser, url: str, action: str) -> None:
+    """Press Pause or Resume on the Train page (a browser of its own, closed afterwards)."""
+    button, done = {"pause": ("Pause", "Paused. Press Resume"), "resume": ("Resume", "Training in the background")}[
+        action
+    ]
+    context, page = await new_student(browser, None, "instructor")
+    try:
+        await goto(page, url, "Train")
+        await page.get_by_role("button", name=button, exact=False).first.click()
+        await page.get_by_text(done).wait_for(timeout=60_000)
+    finally:
+        await context.close()
+
+
+async def shown_step(page) -> int | None:
+    """The step count on the Train page's progress line, or None when it is not shown."""
+    text = await page.evaluate(
+        "() => Array.from(document.querySelectorAll(\"[data-testid='stProgress']\"), e => e.innerText).join(' ')"
+    )
+    m = STEP_TEXT.search(text)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+# --- a slider change on the Generate page ----------------------------------------------------------
+
+# Runs in the page. Moves every latent slider of the canvas iframe to `z` the way a drag does (an
+# `input` event each: the iframe decodes and paints synchronously), then releases the last one (a
+# `change` event: canvas.js sends the values to Python, which reruns the page). Returns, in ms: the
+# in-browser redraw per input event, from the first input to the next animation frame (when the new
+# picture can be on screen), from the release until the first server-drawn image has a new src
+# (firstImage), and the server round trip: from the release until at least one server-drawn image's src
+# has changed, every image has loaded, and the app reports its script run finished (null: timed out).
+SLIDER_CHANGE = """async ([z, timeoutMs]) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const main = document.querySelector("[data-testid='stMain']");
+  const iframe = document.querySelector("iframe[title*='latent_canvas']");
+  if (!iframe || !iframe.contentDocument) return {error: "no latent canvas on the page"};
+  const win = iframe.contentWindow, doc = iframe.contentDocument;
+  if (!doc.body.dataset.weightsKey) return {error: "the canvas has no decoder yet"};
+  const inputs = Array.from(doc.querySelectorAll("input[data-index]"));
+  const srcs = () => Array.from(main.querySelectorAll("img"), img => img.src);
+  const before = srcs();
+  const redraw = [];
+  const t0 = performance.now();
+  inputs.forEach((input, i) => {
+    const a = performance.now();
+    input.value = String(z[i]);
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+    redraw.push(performance.now() - a);
+  });
+  const frame = new Promise(resolve => win.requestAnimationFrame(() => resolve(performance.now() - t0)));
+  const tCommit = performance.now();
+  inputs[inputs.length - 1].dispatchEvent(new Event("change", {bubbles: true}));
+  let firstImage = null;
+  const server = await new Promise(resolve => {
+    const check = () => {
+      const now = srcs();
+      const changed = now.length !== before.length || now.some((s, i) => s !== before[i]);
+      const loaded = Array.from(main.querySelectorAll("img")).every(img => img.complete);
+      const finished = app.getAttribute("data-test-script-state") === "notRunning";
+      const elapsed = performance.now() - tCommit;
+      if (changed && firstImage === null) firstImage = elapsed;
+      if ((changed && loaded && finished) || elapsed > timeoutMs) {
+        observer.disconnect();
+        clearInterval(timer);
+        resolve(changed && loaded && finished ? elapsed : null);
+      }
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+    const timer = setInterval(check, 4);
+  });
+  return {redraw, frame: await frame, server, firstImage};
+}"""
+
+
+async def open_canvas(page, timeout_ms: float = 90_000) -> None:
+    """Wait until the Generate page's canvas has its decoder and the page has finished its run."""
+    frame_el = await page.wait_for_selector("iframe[title*='latent_canvas']", timeout=timeout_ms)
+    frame = await frame_el.content_frame()
+    await frame.wait_for_function(
+        "() => document.body.dataset.weightsKey && window.__renderCount > 0", timeout=timeout_ms
+    )
+    await wait_done(page, timeout_ms)
+
+
+async def slider_change(page, z: list[float], timeout_ms: float = 30_000) -> dict:
+    """One committed change: {"redraw": [ms per input], "frame", "firstImage", "server": ms or None}, or
+    {"error": why} when the page has no working canvas."""
+    return await page.evaluate(SLIDER_CHANGE, [z, timeout_ms])
+
+
+async def z_dim(page) -> int:
+    frame = await (await page.wait_for_selector("iframe[title*='latent_canvas']")).content_frame()
+    return await frame.evaluate("() => document.querySelectorAll('input[data-index]').length")
+
+
+@dataclass
+class Latency:
+    """Slider change timings in ms: server round trips, and the in-browser redraw per input event."""
+
+    server: list[float] = field(default_factory=list)
+    first_image: list[float] = field(default_factory=list)
+    redraw: list[float] = field(default_factory=list)
+    frame: list[float] = field(default_factory=list)
+    timeouts: int = 0
+
+    def add(self, result: dict) -> None:
+        if result.get("server") is None:
+            self.timeouts += 1
+        else:
+            self.server.append(result["server"])
+            self.first_image.append(result["firstImage"])
+        self.redraw.extend(result.get("redraw", []))
+        if "frame" in result:
+            self.frame.append(result["frame"])
