@@ -1,6 +1,6 @@
 """Seconds per training epoch over 60,000 images: our in-memory trainer vs a conventional loop.
 
-Run: `.venv/bin/python -m bench.train_speed` (add `--epochs 2` to average more). Uses full
+Run: `.venv/bin/python -m bench.train_speed` (`--repeats 3`: the median of 3 epochs each). Uses full
 Fashion-MNIST from Debian's `dataset-fashion-mnist` (or MNIST under data/ when present). The
 conventional loop is the usual torchvision recipe: a Dataset with per-item `ToTensor`, a
 `DataLoader` at the same batch size, the same model, loss and optimizer.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -66,6 +67,7 @@ def fashion_root(tmp: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["seed", "classic"])
+    parser.add_argument("--repeats", type=int, default=1, help="epochs timed per loop; the median is printed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if DEBIAN_FASHION_DIR.exists():
@@ -78,8 +80,10 @@ def main() -> None:
         print(f"dataset: {dataset.source}, {len(dataset.train_y):,} training images, {torch.get_num_threads()} threads")
         for p in args.presets:
             config = preset(p).replace(dataset=name)
-            t_conv = conventional(config, root, cls)
-            t_ours = ours(config, dataset)
+            # Interleaved, so a busy spell on this shared machine hits both loops alike.
+            times = [(conventional(config, root, cls), ours(config, dataset)) for _ in range(args.repeats)]
+            t_conv = statistics.median(t for t, _ in times)
+            t_ours = statistics.median(t for _, t in times)
             print(
                 f"{p:>8}: batch {config.batch_size}  ours {t_ours:6.2f} s/epoch  "
                 f"conventional {t_conv:6.2f} s/epoch  speed-up {t_conv / t_ours:5.1f}x"
