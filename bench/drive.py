@@ -385,11 +385,17 @@ async def start_training(
     then close it (its live panel would otherwise refresh every second and load the server)."""
     from playwright.async_api import expect
 
+    from vae.config import PRESETS
+
     context, page = await new_student(browser, None, "instructor")
     try:
         await goto(page, url, "Train")
         await page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
         await page.get_by_role("option", name=re.compile(f"^{re.escape(preset)}")).click()
+        # The preset's rerun fills the form; typing before it lands would be overwritten by it.
+        filled = PRESETS[preset]
+        for label, value in (("Latent size z_dim", filled.z_dim), ("Epochs", filled.epochs)):
+            await expect(page.get_by_role("spinbutton", name=label, exact=True)).to_have_value(str(value))
         await wait_done(page)
         if dataset is not None:
             await page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()

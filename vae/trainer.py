@@ -32,6 +32,50 @@ PARTS = ("loss", "recon", "kl", "class", "acc")
 GOOD_STATE_EVERY = 25  # steps between copies of weights known to give a finite loss
 
 
+class StepLog:
+    """Per-step metrics in growable float64 columns (one row per step).
+
+    Appending is O(1) amortised and a reader's copy is one memcpy. (Python lists needed 39 ms to
+    become arrays at 100,000 steps, under the trainer's lock, once a second for every browser
+    watching the Train page.)
+    """
+
+    def __init__(self, columns: tuple[str, ...] = STEP_COLUMNS, capacity: int = 1024) -> None:
+        self.columns = columns
+        self._data = np.full((len(columns), capacity), np.nan)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, values: list[float]) -> None:
+        if self._n == self._data.shape[1]:
+            grown = np.full((len(self.columns), 2 * self._n), np.nan)
+            grown[:, : self._n] = self._data
+            self._data = grown
+        self._data[:, self._n] = values
+        self._n += 1
+
+    def column(self, name: str, start: int = 0) -> np.ndarray:
+        """A view of one column from row `start` on (do not keep it: the next append may reallocate)."""
+        return self._data[self.columns.index(name), start : self._n]
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """A float32 copy of every column."""
+        return {c: self._data[i, : self._n].astype(np.float32) for i, c in enumerate(self.columns)}
+
+    @classmethod
+    def from_dict(cls, columns: tuple[str, ...], d: dict[str, np.ndarray]) -> StepLog:
+        """Rebuild from `to_dict()` output; a missing column is NaN."""
+        n = len(next(iter(d.values()), []))
+        log = cls(columns, capacity=max(1024, n))
+        for i, c in enumerate(columns):
+            if c in d:
+                log._data[i, :n] = np.asarray(d[c], dtype=np.float64)
+        log._n = n
+        return log
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good weights were restored."""
 
@@ -91,7 +135,7 @@ class Trainer:
         self._version = 0  # bumped at every weight change; snapshots are cached per version
         self._snapshot: tuple[int, ConditionalVAE] | None = None
         self._epoch_snapshot: tuple[int, ConditionalVAE] | None = None
-        self._steps: dict[str, list[float]] = {c: [] for c in STEP_COLUMNS}
+        self._steps = StepLog()
         self._epochs: list[dict] = []
         self._rows: list[np.ndarray] = []  # per epoch (10, 28, 28)
         self._row_epochs: list[int] = []  # the epoch of each row (a slim checkpoint keeps only some)
@@ -173,7 +217,7 @@ class Trainer:
             perm = torch.randperm(n, generator=_seeded(c.seed, self.epoch, 0)).to(self.device)
             eps_gen = _seeded(c.seed, self.epoch, 1, self.device)  # the reparameterization noise
             self.model.train()
-            self._epoch_first_row = len(self._steps["step"])
+            self._epoch_first_row = len(self._steps)
             self.step_in_epoch = 0
             for start in range(0, n, c.batch_size):
                 if not self._running.is_set():
@@ -195,8 +239,7 @@ class Trainer:
                     self.step_in_epoch += 1
                     self._version += 1
                     values = torch.stack([parts[p].detach() for p in PARTS]).tolist()
-                    for col, v in zip(STEP_COLUMNS, [self.step, self.epoch + 1, *values], strict=True):
-                        self._steps[col].append(float(v))
+                    self._steps.append([self.step, self.epoch + 1, *values])
                 if self.step % GOOD_STATE_EVERY == 0:
                     self._good_state = copy.deepcopy(self.model.state_dict())
                 now = time.perf_counter()
@@ -210,7 +253,8 @@ class Trainer:
 
     def _end_epoch(self) -> None:
         # Train metrics: the mean over this epoch's steps (training mode, weights changing as they go).
-        train = {f"train_{p}": float(np.mean(self._steps[p][self._epoch_first_row :])) for p in PARTS}
+        with self._lock:
+            train = {f"train_{p}": float(np.mean(self._steps.column(p, self._epoch_first_row))) for p in PARTS}
         test = evaluate_elbo(
             self.model, self._test_x, self._test_y, generator=_seeded(self.config.seed, self.epoch, 2, self.device)
         )
@@ -281,7 +325,7 @@ class Trainer:
 
     def step_metrics(self) -> dict[str, np.ndarray]:
         with self._lock:
-            return {k: np.asarray(v, dtype=np.float32) for k, v in self._steps.items()}
+            return self._steps.to_dict()
 
     def epoch_metrics(self) -> list[dict]:
         with self._lock:
@@ -340,8 +384,7 @@ class Trainer:
             self.optimizer.load_state_dict(ckpt.optimizer_state)
         self.epoch, self.step = ckpt.epoch, ckpt.step
         self._epochs = [dict(m) for m in ckpt.epoch_metrics]
-        n = len(next(iter(ckpt.step_metrics.values()), []))
-        self._steps = {c: [float(v) for v in ckpt.step_metrics.get(c, np.full(n, np.nan))] for c in STEP_COLUMNS}
+        self._steps = StepLog.from_dict(STEP_COLUMNS, ckpt.step_metrics)
         self._rows = list(ckpt.sample_rows) if ckpt.sample_rows is not None else []
         self._row_epochs = list(ckpt.sample_epochs or range(1, len(self._rows) + 1))
         self._good_state = copy.deepcopy(self.model.state_dict())
