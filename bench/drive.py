@@ -320,8 +320,11 @@ class Errors:
 @contextlib.asynccontextmanager
 async def chromium(low_priority: bool = False) -> AsyncIterator[object]:
     """One headless Chromium (async Playwright); students are contexts in it. `low_priority` runs it
-    under SCHED_IDLE (`chrt --idle`): the server gets the cores first, as when the students' browsers
-    are on their own machines. (A plain `nice` does not hold: Chromium, run as root, raises its own.)"""
+    under SCHED_IDLE (`chrt --idle`) in a scheduler autogroup of nice 19: the server gets the cores
+    first, as when the students' browsers are on their own machines. (A plain `nice` does not hold:
+    Chromium, run as root, raises its own. And on kernels with autogroups, Playwright starts Chromium
+    in a session, hence an autogroup, of its own, which then gets as much CPU as the server's whole
+    group whatever the policy of its threads: the trainer waited for a CPU 25 % of the time.)"""
     from playwright.async_api import async_playwright
 
     path = chromium_path()
@@ -330,7 +333,9 @@ async def chromium(low_priority: bool = False) -> AsyncIterator[object]:
     with tempfile.TemporaryDirectory(prefix="vae-chromium-") as tmp:
         if low_priority:
             wrapper = Path(tmp) / "chromium"
-            wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 "{path}" "$@"\n')
+            wrapper.write_text(
+                f'#!/bin/sh\necho 19 > /proc/self/autogroup 2>/dev/null\nexec chrt --idle 0 "{path}" "$@"\n'
+            )
             wrapper.chmod(0o755)
             path = str(wrapper)
         async with async_playwright() as p:
@@ -355,14 +360,16 @@ SCRIPT_DONE = """() => document.querySelector("[data-testid='stApp']")?.getAttri
 
 async def wait_done(page, timeout_ms: float = 60_000) -> None:
     """Until the app's script run has finished (the attribute Streamlit keeps on its root element)."""
-    await page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
+    # Polled on a timer, not on animation frames: a starved headless tab draws few frames, and on the
+    # Train page the state is "running" for a moment every second (its live fragment).
+    await page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms, polling=50)
 
 
 async def goto(page, url: str, name: str, timeout_ms: float = 90_000) -> None:
     """Open a page by URL: a new Streamlit session, as when a student types the address."""
     path, title = PAGES[name]
     await page.goto(url + path, timeout=timeout_ms)
-    await page.wait_for_function("t => document.title.startsWith(t)", arg=title, timeout=timeout_ms)
+    await page.wait_for_function("t => document.title.startsWith(t)", arg=title, timeout=timeout_ms, polling=50)
     await wait_done(page, timeout_ms)
 
 
@@ -371,7 +378,7 @@ async def click_to(page, name: str, timeout_ms: float = 90_000) -> None:
     _, title = PAGES[name]
     link = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']", has_text=name)
     await link.first.click(timeout=timeout_ms)
-    await page.wait_for_function("t => document.title.startsWith(t)", arg=title, timeout=timeout_ms)
+    await page.wait_for_function("t => document.title.startsWith(t)", arg=title, timeout=timeout_ms, polling=50)
     await wait_done(page, timeout_ms)
 
 

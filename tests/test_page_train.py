@@ -58,7 +58,7 @@ def test_renders_the_saved_models_history_and_a_seed_form(page):
     assert at.text_input(key="train_encoder_layers").value == "128"
     # No run: the sidebar's checkpoint is shown, with its curves and its 3-epoch sample grid.
     assert any("How “tiny-test” learned" in s.value for s in at.subheader)
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # per-step and per-epoch curves
     assert len(at.image) == 1
 
 
@@ -217,6 +217,13 @@ def test_the_curves_show_train_and_test_per_epoch_and_a_smoothed_step_loss():
     assert list(lines[("test", "y6")]["y"]) == pytest.approx([1000, 500, 1000 / 3])  # accuracy in %
     plain = curves_figure(preset("classic"), "mnist", [], {}, revision="r").to_dict()
     assert not any("classifier" in a["text"] for a in plain["layout"]["annotations"])
+    # The Train page draws the per-step panel and the per-epoch panels as two figures.
+    only_steps = curves_figure(preset("tiny"), "mnist", epochs, steps, revision="r", part="steps").to_dict()
+    assert {t["name"].split(" (")[0] for t in only_steps["data"]} == {"loss of each batch", "smoothed"}
+    only_epochs = curves_figure(preset("tiny"), "mnist", epochs, steps, revision="r", part="epochs").to_dict()
+    assert len(only_epochs["layout"]["annotations"]) == 5 and "loss of each batch" not in str(only_epochs["data"])
+    assert [t["name"] for t in only_epochs["data"] if t.get("showlegend")] == ["train", "test"]
+    assert list(only_epochs["data"][0]["y"]) == pytest.approx([20, 10, 20 / 3])  # the VAE loss comes first
     assert np.allclose(smooth(np.full(50, 7.0)), 7.0) and smooth(np.array([3.0, 5.0]))[0] == 3.0  # no start bias
 
 
@@ -240,10 +247,11 @@ def _observe(page) -> tuple[int, int, int]:
         '() => document.querySelector(\'[data-testid="stMain"] [data-testid="stImage"] img\')?.naturalHeight ?? 0'
     )
     traces = page.evaluate(
-        "() => (document.querySelector('.js-plotly-plot')?._fullData ?? []).map(t => [t.name, t.xaxis, t.x.length])"
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot'), p => p._fullData ?? []).flat()"
+        ".map(t => [t.name, t.xaxis, t.x.length])"
     )
     rows = next((n for n in range(0, 41) if height == (_grid_height(n) if n else 0)), -1)
-    train = next((n for name, axis, n in traces if name == "train" and axis == "x2"), 0)
+    train = next((n for name, axis, n in traces if name == "train" and axis == "x"), 0)  # the VAE-loss panel
     steps = next((n for name, _, n in traces if name == "loss of each batch"), 0)
     return rows, train, steps
 

@@ -118,16 +118,29 @@ def _line(name: str, x: object, y: object, color: str, axes: dict, **style: obje
 
 
 def curves_figure(
-    config: Config, dataset: str, epochs: list[dict], steps: dict[str, np.ndarray], revision: str
+    config: Config,
+    dataset: str,
+    epochs: list[dict],
+    steps: dict[str, np.ndarray],
+    revision: str,
+    part: str = "all",
 ) -> go.Figure:
-    """All training curves in one figure: per-step loss (raw and smoothed) and, per epoch, train vs test."""
-    panels = _panels(config, dataset)
-    ncols = 3 if len(panels) > 4 else 2
+    """Training curves: per-step loss (raw and smoothed) and, per epoch, train vs test.
+
+    `part`: "all" panels in one figure, only the per-step panel ("steps"), or only the per-epoch
+    panels ("epochs"). The Train page draws the two parts apart: the live panel redraws every
+    second, and a browser re-plots a figure only when it changed, which the per-epoch one does once
+    per epoch (a browser re-plotting all six panels every second used a quarter of a core).
+    """
+    panels = [p for p in _panels(config, dataset) if part == "all" or (p[2] is None) == (part == "steps")]
+    ncols = min(len(panels), 3 if len(panels) > 4 else 2)
     nrows = -(-len(panels) // ncols)
-    gap_x, gap_y = 0.07, 0.16
+    fig_height = (300 if part != "steps" else 260) * nrows + 40
+    gap_x, gap_y = 0.07, 130 / (fig_height - 90) if nrows > 1 else 0.0  # 130 px: axis title + next title
     width, height = (1 - gap_x * (ncols - 1)) / ncols, (1 - gap_y * (nrows - 1)) / nrows
+    first_epoch_panel = next(i for i, p in enumerate(panels + [("", "", "")]) if p[2] is not None)
     layout: dict = {
-        "height": 300 * nrows + 40,
+        "height": fig_height,
         "margin": {"l": 10, "r": 10, "t": 80, "b": 10},
         "showlegend": True,
         "legend": {"orientation": "h", "x": 0, "y": 1.1, "yanchor": "bottom"},
@@ -169,7 +182,7 @@ def curves_figure(
             y = _epoch_values(epochs, split, metric, config.beta)
             mode = "lines+markers" if len(epochs) <= 60 else "lines"
             style = {"mode": mode, "line": {"color": color, "dash": dash}, "legendgroup": split}
-            data.append(_line(split, x_epochs, y, color, axes, showlegend=i == 1, **style))
+            data.append(_line(split, x_epochs, y, color, axes, showlegend=i == first_epoch_panel, **style))
     # Built as plain dicts without plotly's validation: make_subplots + validation cost about 100 ms
     # per refresh on the 2-core build machine, this about 15 ms (the page redraws every second).
     return go.Figure({"data": data, "layout": layout}, _validate=False)
@@ -252,11 +265,12 @@ def draw_history(
     row_epochs: list[int] | None = None,
 ) -> None:
     """Curves and the sample grid. `key` names the run: with the number of rows it keys the cached picture."""
-    st.plotly_chart(
-        curves_figure(config, dataset, epochs, steps, revision=key),
-        key="train_curves",
-        config={"displaylogo": False},
-    )
+    for part in ("steps", "epochs"):
+        st.plotly_chart(
+            curves_figure(config, dataset, epochs, steps, revision=key, part=part),
+            key=f"train_curves_{part}",
+            config={"displaylogo": False},
+        )
     st.caption(
         "Losses are in nats per image (summed over the 784 pixels): lower is better. "
         "**Train** (solid): the average over the epoch's batches, while the weights were still changing. "
