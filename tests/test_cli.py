@@ -77,3 +77,16 @@ def test_a_diverging_learning_rate_is_reported_and_the_good_weights_saved(tmp_pa
 
     weights = load_checkpoint(out).model.state_dict().values()
     assert all(w.isfinite().all() for w in weights)
+
+
+def test_train_never_replaces_a_checkpoint_unless_asked(trained, tmp_path):
+    before = trained.read_bytes()
+    r = _vae("train", "--preset", "tiny", "--epochs", "1", "--out", trained, cwd=tmp_path)
+    assert r.returncode == 2 and "exists already" in r.stderr and "--overwrite" in r.stderr
+    assert trained.read_bytes() == before
+    # the default name of the seed preset is the shipped model's: refused the same way
+    shipped = tmp_path / "checkpoints" / "seed-mnist.pt"
+    shipped.parent.mkdir()
+    shipped.write_bytes(before)
+    r = _vae("train", "--preset", "seed", cwd=tmp_path)
+    assert r.returncode == 2 and "seed-mnist.pt exists already" in r.stderr and shipped.read_bytes() == before

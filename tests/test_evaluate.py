@@ -157,10 +157,15 @@ def test_evaluate_is_json_ready_and_reproducible(tiny_model, bernoulli_model, mn
     assert report["dataset"] == "mnist" and report["n_test"] == len(mnist.test_y) and report["iwae_k"] == 3
     assert report["iwae"] > report["elbo"] - 1.0
     assert report["conditional_accuracy"]["per_digit"][0] == 1.0
+    # a judge that always says 0 is right on exactly the real 0s
+    judged = report["judge_accuracy_on_test_images"]
+    assert judged["per_digit"] == [1.0] + [0.0] * 9
+    assert judged["overall"] == pytest.approx((mnist.test_y == 0).float().mean().item())
     assert evaluate(tiny_model, mnist, judge=AlwaysSays(0), k=3, n_per_digit=5) == report
     plain = evaluate(bernoulli_model, mnist, k=2)
     json.dumps(plain, allow_nan=False)
     assert plain["classifier_accuracy"] is None and plain["conditional_accuracy"] is None
+    assert plain["judge_accuracy_on_test_images"] is None
 
 
 def test_clear_errors(tiny_model, mnist):

@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--out", type=Path, help="checkpoint file (default: checkpoints/<preset>-<dataset>.pt)")
     train.add_argument("--resume", type=Path, help="continue from this checkpoint (its config; --epochs may extend it)")
+    train.add_argument("--overwrite", action="store_true", help="replace --out if it exists (resuming into it may)")
     train.add_argument(
         "--slim", action="store_true", help="no optimizer state, thinned logs: a small file to ship in the repo"
     )
@@ -85,17 +86,23 @@ def cmd_train(args: argparse.Namespace) -> None:
         "batch_size": args.batch_size,
     }
     config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
+    out = args.out or args.resume or DEFAULT_DIR / f"{args.preset}-{config.dataset}.pt"
+    if out.exists() and not args.overwrite and out != args.resume:
+        raise CheckpointError(
+            f"{out} exists already (maybe a shipped model): choose another --out, or add --overwrite."
+        )
     dataset = load_dataset(config.dataset, args.data_dir)
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
-    out = args.out or args.resume or DEFAULT_DIR / f"{args.preset}-{config.dataset}.pt"
     command = "python -m vae " + shlex.join(sys.argv[1:])
     trainer = Trainer(config, dataset, device=args.device, resume=resume, command=command)
     bar = tqdm(total=config.epochs * trainer.steps_per_epoch, initial=trainer.step, unit="step", dynamic_ncols=True)
 
     def on_step(t: Trainer) -> None:
+        # refresh=False: tqdm redraws at most every 0.1 s by itself; a refresh per step wrote a line
+        # per step to a log file and slowed training down.
+        bar.set_description(f"epoch {t.epoch + 1}/{config.epochs}", refresh=False)
         bar.update(t.step - bar.n)
-        bar.set_description(f"epoch {t.epoch + 1}/{config.epochs}")
 
     def on_epoch(t: Trainer) -> None:
         m = t.epoch_metrics()[-1]
