@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages.ui import auth, exports, layout, state
-from pages.ui.train_charts import draw_history, progress_text
+from pages.ui.train_charts import class_names, draw_history, progress_text
 from vae.checkpoint import CheckpointError
 from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
 from vae.data import DatasetError
@@ -214,8 +214,10 @@ if trainer is not None and (live or shown is None or shown.live):
                 st.rerun()
     st.subheader("Download")
     t = trainer
+    rows, row_epochs = t.sample_rows(), t.sample_epochs()
+    labels = class_names(t.dataset.name) if t.config.conditional else None
     exports.download_row(
-        f"run-{t.run_id}", t.config, t.epoch_metrics(), t.step_metrics(), t.sample_rows(), t.to_checkpoint
+        f"run-{t.run_id}", t.config, t.epoch_metrics(), t.step_metrics(), rows, t.to_checkpoint, row_epochs, labels
     )
 elif shown is not None:
     st.subheader(f"How “{shown.label}” learned")
@@ -233,8 +235,16 @@ elif shown is not None:
         metrics = (ckpt.epoch_metrics, ckpt.step_metrics, ckpt.sample_rows, ckpt.sample_epochs)
         draw_history(shown.key, ckpt.config, name, *metrics)
         st.subheader("Download")
+        labels = class_names(name) if ckpt.config.conditional else None
         exports.download_row(
-            shown.label, ckpt.config, ckpt.epoch_metrics, ckpt.step_metrics, ckpt.sample_rows, lambda: ckpt
+            shown.label,
+            ckpt.config,
+            ckpt.epoch_metrics,
+            ckpt.step_metrics,
+            ckpt.sample_rows,
+            lambda: ckpt,
+            ckpt.sample_epochs,
+            labels,
         )
 else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")

@@ -77,8 +77,10 @@ st.download_button(
 if c.conditional:
     st.subheader("The same style, every digit")
     row = decode(np.repeat(z, NUM_CLASSES, 0), one_hot(range(NUM_CLASSES)).numpy())
-    st.image(grid(row, NUM_CLASSES), width=700, clamp=True)
+    row_img = grid(row, NUM_CLASSES)
+    st.image(row_img, width=700, clamp=True)
     st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The handwriting stays; the digit changes.")
+    st.download_button("Download this row (PNG)", png_bytes(row_img, 3), "digit-row.png", "image/png", key="gen_dl_row")
 
 st.subheader("Latent traversal")
 default_dim = int(np.argmax(kl))

@@ -7,6 +7,7 @@ from PIL import Image, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
 from pages.ui import digits, layout
+from vae.images import grid, png_bytes
 from vae.preprocess import to_mnist
 from vae.projection import encode_means
 
@@ -53,6 +54,8 @@ if guesses is not None:
         f"({int(wrong.sum())} of {BATCH} here)."
     )
 st.caption(explain)
+pairs_png = png_bytes(grid(np.stack([x.numpy(), recon], axis=1).reshape(-1, 784), 16), scale=3)
+st.download_button("Download these pairs (PNG)", pairs_png, "reconstructions.png", "image/png", key="rec_dl_pairs")
 
 
 @st.fragment  # a stroke on the canvas reruns only this part of the page

@@ -32,7 +32,13 @@ def test_train_page_offers_every_download(app_env, fresh_streamlit_caches):
     at = open_page("pages/1_Train.py")
     assert not at.exception
     labels = [b.proto.label for b in at.get("download_button")]
-    for wanted in ("Config (JSON)", "Epoch metrics (CSV)", "Step metrics (CSV)", "Samples per epoch (GIF)"):
+    for wanted in (
+        "Config (JSON)",
+        "Epoch metrics (CSV)",
+        "Step metrics (CSV)",
+        "Sample grid (PNG)",
+        "Samples per epoch (GIF)",
+    ):
         assert wanted in labels
     assert "Checkpoint (.pt)" in labels
     assert np.all([not b.proto.disabled for b in at.get("download_button")])

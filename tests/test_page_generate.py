@@ -22,6 +22,8 @@ def test_renders_with_the_live_component(app_env, fresh_streamlit_caches):
     assert not at.exception
     assert any("Latent traversal" in h.value for h in at.subheader)
     assert len(at.get("image")) >= 3  # ten-digit row, traversal, interpolation
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert {"Download this digit (PNG)", "Download this row (PNG)", "Download traversal (PNG)"} <= downloads
 
 
 def test_choosing_a_digit_changes_the_image(app_env, fresh_streamlit_caches, fallback):

@@ -43,6 +43,7 @@ def test_grid_marks_each_guess_and_shuffle_shows_another_batch(app_env, fresh_st
     wrong = [caption for caption in batch.captions if caption.endswith("(wrong)")]
     assert any(f"({len(wrong)} of 24 here)" in caption.value for caption in at.caption)
     assert "Draw a digit" in at.info[0].value  # the canvas is still empty
+    assert [b.proto.label for b in at.get("download_button")] == ["Download these pairs (PNG)"]
 
     at.button(key="rec_shuffle").click().run()
     assert at.session_state["rec_batch"] == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from vae import memory
 from vae.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -61,6 +62,8 @@ class Lab:
                 autosave_path=str(self.autosave_path),
                 command=f"VAE Explorer app, Train page ({what})",
             )
+            # A server lives for a whole lesson: give freed memory back as epochs go by.
+            self.trainer.add_callback("on_epoch_end", lambda _: memory.trim())
             self.trainer.start()
             return self.trainer
 

@@ -1,4 +1,4 @@
-"""Download buttons for what a run produced: sample GIF, metrics CSV, config JSON, the checkpoint."""
+"""Download buttons for what a run produced: sample grid PNG and GIF, metrics CSV, config JSON, the checkpoint."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from pages.ui.train_charts import sample_grid_png
 from vae.checkpoint import Checkpoint, save_checkpoint
 from vae.config import Config
 from vae.images import gif_bytes, grid
@@ -58,6 +59,8 @@ def download_row(
     steps: dict,
     rows: np.ndarray | None,
     checkpoint: Callable[[], Checkpoint] | None,
+    row_epochs: list[int] | None = None,
+    col_labels: tuple[str, ...] | None = None,
 ) -> None:
     """A row of download buttons; `name` prefixes the file names. Each file is made only when its
     button is clicked (a callable `data`), so the page pays nothing for them on every rerun;
@@ -67,6 +70,13 @@ def download_row(
         ("Config (JSON)", lambda: json.dumps(config.to_dict(), indent=2), "config.json", "application/json", True),
         ("Epoch metrics (CSV)", lambda: metrics_csv(epochs), "epochs.csv", "text/csv", bool(epochs)),
         ("Step metrics (CSV)", lambda: steps_csv(steps), "steps.csv", "text/csv", bool(steps)),
+        (
+            "Sample grid (PNG)",
+            lambda: sample_grid_png(rows, col_labels, row_epochs)[0],
+            "samples.png",
+            "image/png",
+            has_rows,
+        ),
         ("Samples per epoch (GIF)", lambda: samples_gif(rows), "samples.gif", "image/gif", has_rows),
         (
             "Checkpoint (.pt)",

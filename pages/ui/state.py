@@ -5,15 +5,14 @@ Heavy objects are cached at this edge (`st.cache_resource`); the pages stay thin
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 import torch
 
+from vae import memory
 from vae.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from vae.config import Config
 from vae.lab import Lab
@@ -23,27 +22,10 @@ LIVE = "Live run"
 DEFAULT_CHECKPOINT = "seed-mnist"  # the shipped model the app opens on
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter, as MALLOC_ARENA_MAX
-
-
-def fewer_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas for the threads started from now on (like MALLOC_ARENA_MAX=2).
-
-    glibc gives a thread that contends for malloc an arena of its own (up to 8 per core) and rarely
-    gives their memory back; Streamlit runs every browser session's script in a thread of its own.
-    In bench/classroom_soak.py (10 browsers, 2 minutes) the server's RSS grew 128 MB with the default
-    and 45 MB with 2 arenas, at the same training speed. A no-op off glibc.
-    """
-    if sys.platform.startswith("linux"):
-        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-        if mallopt is not None:
-            mallopt(M_ARENA_MAX, arenas)
-
-
 @st.cache_resource
 def lab() -> Lab:
     """The server's only Lab: one training run shared by every browser."""
-    fewer_malloc_arenas()
+    memory.cap_malloc_arenas()
     # One torch thread for the whole server: the training thread keeps one core busy and leaves the
     # other to Streamlit and the pages. With torch's default (all cores) its spinning workers fight
     # the page reruns for the CPU and both slow down many-fold on a 2-core machine.
