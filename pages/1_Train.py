@@ -214,11 +214,8 @@ if trainer is not None and (live or shown is None or shown.live):
                 st.rerun()
     st.subheader("Download")
     t = trainer
-    rows, row_epochs = t.sample_rows(), t.sample_epochs()
     labels = class_names(t.dataset.name) if t.config.conditional else None
-    exports.download_row(
-        f"run-{t.run_id}", t.config, t.epoch_metrics(), t.step_metrics(), rows, t.to_checkpoint, row_epochs, labels
-    )
+    exports.download_row(f"run-{t.run_id}", t.config, t.to_checkpoint, t.epoch > 0, t.step > 0, labels)
 elif shown is not None:
     st.subheader(f"How “{shown.label}” learned")
     if trainer is not None and trainer.state == "failed":
@@ -236,15 +233,8 @@ elif shown is not None:
         draw_history(shown.key, ckpt.config, name, *metrics)
         st.subheader("Download")
         labels = class_names(name) if ckpt.config.conditional else None
-        exports.download_row(
-            shown.label,
-            ckpt.config,
-            ckpt.epoch_metrics,
-            ckpt.step_metrics,
-            ckpt.sample_rows,
-            lambda: ckpt,
-            ckpt.sample_epochs,
-            labels,
-        )
+        has_rows = ckpt.sample_rows is not None and len(ckpt.sample_rows) > 0
+        has_epochs, has_steps = bool(ckpt.epoch_metrics), bool(ckpt.step)
+        exports.download_row(shown.label, ckpt.config, lambda: ckpt, has_epochs, has_steps, labels, has_rows)
 else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")

@@ -42,3 +42,32 @@ def test_train_page_offers_every_download(app_env, fresh_streamlit_caches):
         assert wanted in labels
     assert "Checkpoint (.pt)" in labels
     assert np.all([not b.proto.disabled for b in at.get("download_button")])
+
+
+def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, monkeypatch):
+    """The buttons hold a getter, not the run's arrays: nothing is read until a button is clicked."""
+    import json
+
+    from pages.ui import exports
+
+    class Column:
+        def download_button(self, label, data, file_name, mime, **kwargs):
+            buttons[label] = (data, kwargs["disabled"])
+
+    buttons, calls = {}, []
+    ckpt = load_checkpoint(tiny_checkpoint)
+
+    def getter():
+        calls.append(1)
+        return ckpt
+
+    monkeypatch.setattr(exports.st, "columns", lambda n: [Column() for _ in range(n)])
+    exports.download_row("tiny", ckpt.config, getter, True, True, tuple("0123456789"))
+    assert calls == [] and not any(disabled for _, disabled in buttons.values())
+    files = {label: make() for label, (make, _) in buttons.items()}
+    assert json.loads(files["Config (JSON)"])["z_dim"] == 2
+    assert files["Epoch metrics (CSV)"].decode().count("\n") == 1 + 3
+    assert Image.open(io.BytesIO(files["Sample grid (PNG)"])).format == "PNG"
+    assert Image.open(io.BytesIO(files["Samples per epoch (GIF)"])).n_frames == 3
+    (tmp_path / "c.pt").write_bytes(files["Checkpoint (.pt)"])
+    assert load_checkpoint(tmp_path / "c.pt").epoch == 3 and len(calls) == 5

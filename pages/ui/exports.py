@@ -55,36 +55,39 @@ def checkpoint_bytes(ckpt: Checkpoint) -> bytes:
 def download_row(
     name: str,
     config: Config,
-    epochs: list[dict],
-    steps: dict,
-    rows: np.ndarray | None,
-    checkpoint: Callable[[], Checkpoint] | None,
-    row_epochs: list[int] | None = None,
+    checkpoint: Callable[[], Checkpoint],
+    has_epochs: bool,
+    has_steps: bool,
     col_labels: tuple[str, ...] | None = None,
+    has_rows: bool | None = None,
 ) -> None:
-    """A row of download buttons; `name` prefixes the file names. Each file is made only when its
-    button is clicked (a callable `data`), so the page pays nothing for them on every rerun;
-    `checkpoint` is likewise called only then (e.g. `trainer.to_checkpoint`)."""
-    has_rows = rows is not None and len(rows) > 0
+    """A row of download buttons; `name` prefixes the file names.
+
+    Each file is made only when its button is clicked, from `checkpoint()` (`trainer.to_checkpoint`
+    for the live run): the buttons hold no arrays of their own. Streamlit keeps a browser session's
+    download callables for a while after the browser has left, and buttons that held the run's step
+    log and sample rows kept about 5 MB alive per visit to the Train page.
+    """
+
+    has_rows = has_epochs if has_rows is None else has_rows  # one sample row per finished epoch
+
+    def grid_png() -> bytes:
+        ckpt = checkpoint()
+        return sample_grid_png(ckpt.sample_rows, col_labels, ckpt.sample_epochs)[0]
+
     buttons = [
         ("Config (JSON)", lambda: json.dumps(config.to_dict(), indent=2), "config.json", "application/json", True),
-        ("Epoch metrics (CSV)", lambda: metrics_csv(epochs), "epochs.csv", "text/csv", bool(epochs)),
-        ("Step metrics (CSV)", lambda: steps_csv(steps), "steps.csv", "text/csv", bool(steps)),
+        ("Epoch metrics (CSV)", lambda: metrics_csv(checkpoint().epoch_metrics), "epochs.csv", "text/csv", has_epochs),
+        ("Step metrics (CSV)", lambda: steps_csv(checkpoint().step_metrics), "steps.csv", "text/csv", has_steps),
+        ("Sample grid (PNG)", grid_png, "samples.png", "image/png", has_rows),
         (
-            "Sample grid (PNG)",
-            lambda: sample_grid_png(rows, col_labels, row_epochs)[0],
-            "samples.png",
-            "image/png",
+            "Samples per epoch (GIF)",
+            lambda: samples_gif(checkpoint().sample_rows),
+            "samples.gif",
+            "image/gif",
             has_rows,
         ),
-        ("Samples per epoch (GIF)", lambda: samples_gif(rows), "samples.gif", "image/gif", has_rows),
-        (
-            "Checkpoint (.pt)",
-            lambda: checkpoint_bytes(checkpoint()),
-            "checkpoint.pt",
-            "application/octet-stream",
-            checkpoint is not None,
-        ),
+        ("Checkpoint (.pt)", lambda: checkpoint_bytes(checkpoint()), "checkpoint.pt", "application/octet-stream", True),
     ]
     for col, (label, make, suffix, mime, enabled) in zip(st.columns(len(buttons)), buttons, strict=True):
         col.download_button(
