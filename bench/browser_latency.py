@@ -104,13 +104,7 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, nargs="+", default=[1, 4], help="browser counts to measure")
     parser.add_argument("--pause", type=float, default=0.5, help="mean seconds between a browser's changes")
     parser.add_argument("--model", help='sidebar model to show on Generate (default: the app\'s, e.g. "Live run")')
-    parser.add_argument(
-        "--browser-priority",
-        choices=["idle", "normal"],
-        default="idle",
-        help="idle (default): Chromium runs under SCHED_IDLE, so the server gets the cores first, as in a "
-        "classroom where the browsers are the students' own machines; normal: they compete for the cores",
-    )
+    drive.add_browser_priority(parser)
     args = parser.parse_args()
     print(f"load average at start: {drive.load_average()}")
     with tempfile.TemporaryDirectory(prefix="vae-latency-") as tmp:

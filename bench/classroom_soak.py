@@ -332,13 +332,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--baseline", type=float, default=30.0, help="seconds of training timed with no browsers")
     parser.add_argument("--pace", type=float, default=1.5, help="mean seconds between a student's actions")
-    parser.add_argument(
-        "--browser-priority",
-        choices=["idle", "normal"],
-        default="idle",
-        help="idle (default): Chromium runs under SCHED_IDLE, so the server gets the cores first, as in a "
-        "classroom where the browsers are the students' own machines; normal: they compete for the cores",
-    )
+    drive.add_browser_priority(parser)
     parser.add_argument(
         "--env",
         action="append",

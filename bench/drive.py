@@ -11,6 +11,7 @@ training thread writes it at every epoch end) to count training steps without ad
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -315,6 +316,18 @@ class Errors:
 
 
 # --- the browser ---------------------------------------------------------------------------------
+
+
+def add_browser_priority(parser: argparse.ArgumentParser) -> None:
+    """The benchmarks' `--browser-priority` option (read it as `args.browser_priority`)."""
+    parser.add_argument(
+        "--browser-priority",
+        choices=["idle", "normal"],
+        default="idle",
+        help="idle (default): Chromium runs under SCHED_IDLE in a nice-19 autogroup, so the server gets the "
+        "cores first, as in a classroom where the browsers are the students' own machines; normal: they "
+        "compete for the cores",
+    )
 
 
 @contextlib.asynccontextmanager
