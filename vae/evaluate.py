@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vae.data import Dataset
+from vae.judge import predict
 from vae.losses import kl_to_standard_normal, log_likelihood, vae_loss
 from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
 
@@ -178,11 +179,7 @@ def judge_accuracy(judge: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     """The judge's own accuracy on real images, overall and per class: the yardstick for
     `conditional_accuracy` (a judge that knows real shirts 55 % of the time will not recognise
     generated ones more often). Returns {"overall": float, "per_digit": [10 floats]}."""
-    with _eval_mode(judge):
-        guesses = torch.cat(
-            [judge(x[i : i + batch_size].to(_device(judge))).argmax(dim=1).cpu() for i in range(0, len(x), batch_size)]
-        )
-    right = guesses == y.cpu()
+    right = predict(judge, x, batch_size) == y.cpu()
     per_digit = [right[y.cpu() == d].float().mean().item() for d in range(NUM_CLASSES)]
     return {"overall": right.float().mean().item(), "per_digit": per_digit}
 

@@ -48,16 +48,21 @@ class Judge(nn.Module):
 
 
 @torch.no_grad()
-def accuracy(judge: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    """Fraction of images in x (N, 784) whose argmax logit equals y (N,)."""
+def predict(judge: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The judge's class for each image of x (N, 784), in eval mode, in batches: (N,) on the CPU."""
     was_training = judge.training
     judge.eval()
-    correct = sum(
-        (judge(x[i : i + batch_size]).argmax(dim=1) == y[i : i + batch_size]).sum().item()
-        for i in range(0, len(x), batch_size)
+    device = next(judge.parameters()).device
+    guesses = torch.cat(
+        [judge(x[i : i + batch_size].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch_size)]
     )
     judge.train(was_training)
-    return correct / len(x)
+    return guesses
+
+
+def accuracy(judge: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Fraction of images in x (N, 784) whose argmax logit equals y (N,)."""
+    return (predict(judge, x, batch_size) == y.cpu()).sum().item() / len(x)
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
