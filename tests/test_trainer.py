@@ -98,7 +98,7 @@ def test_callbacks_and_progress(mnist):
 
 
 def test_step_log_grows_and_round_trips():
-    from vae.trainer import StepLog
+    from vae.steplog import StepLog
 
     log = StepLog(("step", "loss"), capacity=4)
     for i in range(1, 11):

@@ -3,8 +3,8 @@
 glibc keeps memory that the program has freed (tensors of the trainer's snapshots and autosaves,
 buffers of finished page runs) instead of returning it to the OS, and gives each thread that
 contends for malloc an arena of its own (up to 8 per core). Measured with the seed preset training
-on Fashion-MNIST: RSS grew 21 MB in 40 epochs and `malloc_trim(0)` gave back all of it; in a
-10-browser classroom soak the server grew 261 MB in 5 minutes (see BENCHMARKS.md).
+on Fashion-MNIST: RSS grew 21 MB in 40 epochs and `malloc_trim(0)` gave back all of it. (This
+does not account for all of a busy classroom server's growth: see BENCHMARKS.md.)
 """
 
 from __future__ import annotations

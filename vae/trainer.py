@@ -26,54 +26,11 @@ from vae.device import default_device
 from vae.evaluate import evaluate_elbo
 from vae.losses import vae_loss
 from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
+from vae.steplog import StepLog
 
 STEP_COLUMNS = ("step", "epoch", "loss", "recon", "kl", "class", "acc")
 PARTS = ("loss", "recon", "kl", "class", "acc")
 GOOD_STATE_EVERY = 25  # steps between copies of weights known to give a finite loss
-
-
-class StepLog:
-    """Per-step metrics in growable float64 columns (one row per step).
-
-    Appending is O(1) amortised and a reader's copy is one memcpy. (Python lists needed 39 ms to
-    become arrays at 100,000 steps, under the trainer's lock, once a second for every browser
-    watching the Train page.)
-    """
-
-    def __init__(self, columns: tuple[str, ...] = STEP_COLUMNS, capacity: int = 1024) -> None:
-        self.columns = columns
-        self._data = np.full((len(columns), capacity), np.nan)
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    def append(self, values: list[float]) -> None:
-        if self._n == self._data.shape[1]:
-            grown = np.full((len(self.columns), 2 * self._n), np.nan)
-            grown[:, : self._n] = self._data
-            self._data = grown
-        self._data[:, self._n] = values
-        self._n += 1
-
-    def column(self, name: str, start: int = 0) -> np.ndarray:
-        """A view of one column from row `start` on (do not keep it: the next append may reallocate)."""
-        return self._data[self.columns.index(name), start : self._n]
-
-    def to_dict(self) -> dict[str, np.ndarray]:
-        """A float32 copy of every column."""
-        return {c: self._data[i, : self._n].astype(np.float32) for i, c in enumerate(self.columns)}
-
-    @classmethod
-    def from_dict(cls, columns: tuple[str, ...], d: dict[str, np.ndarray]) -> StepLog:
-        """Rebuild from `to_dict()` output; a missing column is NaN."""
-        n = len(next(iter(d.values()), []))
-        log = cls(columns, capacity=max(1024, n))
-        for i, c in enumerate(columns):
-            if c in d:
-                log._data[i, :n] = np.asarray(d[c], dtype=np.float64)
-        log._n = n
-        return log
 
 
 class TrainingDiverged(RuntimeError):
@@ -135,7 +92,7 @@ class Trainer:
         self._version = 0  # bumped at every weight change; snapshots are cached per version
         self._snapshot: tuple[int, ConditionalVAE] | None = None
         self._epoch_snapshot: tuple[int, ConditionalVAE] | None = None
-        self._steps = StepLog()
+        self._steps = StepLog(STEP_COLUMNS)
         self._epochs: list[dict] = []
         self._rows: list[np.ndarray] = []  # per epoch (10, 28, 28)
         self._row_epochs: list[int] = []  # the epoch of each row (a slim checkpoint keeps only some)

@@ -138,7 +138,7 @@ def curves_figure(
     fig_height = (300 if part != "steps" else 260) * nrows + 40
     gap_x, gap_y = 0.07, 130 / (fig_height - 90) if nrows > 1 else 0.0  # 130 px: axis title + next title
     width, height = (1 - gap_x * (ncols - 1)) / ncols, (1 - gap_y * (nrows - 1)) / nrows
-    first_epoch_panel = next(i for i, p in enumerate(panels + [("", "", "")]) if p[2] is not None)
+    first_epoch_panel = next((i for i, p in enumerate(panels) if p[2] is not None), None)
     layout: dict = {
         "height": fig_height,
         "margin": {"l": 10, "r": 10, "t": 80, "b": 10},
