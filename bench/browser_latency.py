@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import drive
+from bench import drive, proc
 from bench.harness import StreamlitServer
 
 
@@ -80,13 +80,13 @@ async def run(url: str, args, errors: drive.Errors, steps: drive.StepLog) -> Non
             await drive.control_training(browser, url, "pause" if phase == "paused" else "resume")
             await asyncio.sleep(2)
             for n in args.browsers:
-                start, load0 = time.time(), drive.load_average()
+                start, load0 = time.time(), proc.load_average()
                 out, shown = await measure(browser, url, n, args.changes, args.pause, args.model, errors)
                 rate, _, _ = steps.rate(start, time.time())
                 speed = f"{rate:.1f} steps/s" if rate == rate else "no steps"
                 print(
                     f"\ntraining {phase.upper()}, {n} browser{'s' if n > 1 else ''} × {args.changes} changes "
-                    f"(model shown: {shown}; training {speed}; load average {load0} -> {drive.load_average()})"
+                    f"(model shown: {shown}; training {speed}; load average {load0} -> {proc.load_average()})"
                 )
                 print(f"  server round trip         {drive.summary(out.server)}")
                 print(f"    first new image src     {drive.summary(out.first_image)}")
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--model", help='sidebar model to show on Generate (default: the app\'s, e.g. "Live run")')
     drive.add_browser_priority(parser)
     args = parser.parse_args()
-    print(f"load average at start: {drive.load_average()}")
+    print(f"load average at start: {proc.load_average()}")
     with tempfile.TemporaryDirectory(prefix="vae-latency-") as tmp:
         env, notes = drive.app_env(Path(tmp))
         if args.browser_priority == "idle":
@@ -118,7 +118,7 @@ def main() -> None:
             asyncio.run(run(server.url, args, errors, drive.StepLog(env["VAE_CHECKPOINT_DIR"])))
     print()
     print("\n".join(errors.report()))
-    print(f"load average at end: {drive.load_average()}")
+    print(f"load average at end: {proc.load_average()}")
     print("target: server round trip p95 <= 150 ms with one browser while training runs; usable with four")
 
 

@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import drive
+from bench import drive, proc
 from bench.harness import StreamlitServer
 
 # One round of a student's visits; Train comes every third visit, so each student watches the curves
@@ -139,13 +139,13 @@ class Soak:
 
 async def measured(name: str, pid: int, tid: int | None, steps: drive.StepLog, work) -> Window:
     """Run `work` (a coroutine) and measure the live run and the server meanwhile."""
-    t0, rss0, load0 = time.time(), drive.rss_mb(pid), drive.load_average()
-    s0 = drive.sched(pid, tid) if tid is not None else None
-    c0 = await asyncio.to_thread(drive.cpu_seconds, pid)
+    t0, rss0, load0 = time.time(), proc.rss_mb(pid), proc.load_average()
+    s0 = proc.sched(pid, tid) if tid is not None else None
+    c0 = await asyncio.to_thread(proc.cpu_seconds, pid)
     await work
-    c1 = await asyncio.to_thread(drive.cpu_seconds, pid)
+    c1 = await asyncio.to_thread(proc.cpu_seconds, pid)
     await asyncio.to_thread(steps.poll)
-    s1 = drive.sched(pid, tid) if tid is not None else None
+    s1 = proc.sched(pid, tid) if tid is not None else None
     wall = time.time() - t0
     cores = {k: (c1[k] - c0[k]) / wall for k in c0}
     cpu = {
@@ -157,9 +157,9 @@ async def measured(name: str, pid: int, tid: int | None, steps: drive.StepLog, w
     return Window(
         name,
         steps.rate(t0, time.time()),
-        drive.thread_share(s0, s1) if s0 and s1 else None,
-        (rss0, drive.rss_mb(pid)),
-        (load0, drive.load_average()),
+        proc.thread_share(s0, s1) if s0 and s1 else None,
+        (rss0, proc.rss_mb(pid)),
+        (load0, proc.load_average()),
         cpu,
     )
 
@@ -237,7 +237,7 @@ async def student(browser, url: str, i: int, deadline: float, soak: Soak, pace: 
 async def sample_rss(pid: int, soak: Soak, stop: asyncio.Event) -> None:
     t0 = time.monotonic()
     while not stop.is_set():
-        soak.rss_samples.append((time.monotonic() - t0, drive.rss_mb(pid)))
+        soak.rss_samples.append((time.monotonic() - t0, proc.rss_mb(pid)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 5)
 
@@ -293,17 +293,17 @@ async def soak_run(
     """Start the run on the Train page, time it alone for `baseline` s, let `browsers` students in for
     `seconds`, then time it alone again (no baseline: neither). Bounded: students start no action after
     the deadline, and any still busy 3 minutes later are cancelled."""
-    soak = Soak(browsers, seconds, rss_before_training=drive.rss_mb(server_pid))
+    soak = Soak(browsers, seconds, rss_before_training=proc.rss_mb(server_pid))
     steps = drive.StepLog(checkpoint_dir)
     stop = asyncio.Event()
     async with drive.chromium(low_priority=low_priority_browsers) as browser:
         await drive.start_training(browser, url, preset=preset, epochs=epochs, dataset=dataset)
         if warm:
             await warm_up(browser, url, soak)
-            soak.rss_after_warm_up = drive.rss_mb(server_pid)
+            soak.rss_after_warm_up = proc.rss_mb(server_pid)
         follower = asyncio.create_task(steps.follow(stop))
         # With no browser connected the server's busiest thread is the trainer's.
-        tid = await asyncio.to_thread(drive.busiest_thread, server_pid, 3.0)
+        tid = await asyncio.to_thread(proc.busiest_thread, server_pid, 3.0)
         if baseline > 0:
             soak.windows.append(await measured("alone, before", server_pid, tid, steps, asyncio.sleep(baseline)))
         stop_rss = asyncio.Event()
@@ -341,7 +341,7 @@ def main() -> None:
         help="extra environment for the server, to compare settings (e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=true)",
     )
     args = parser.parse_args()
-    print(f"load average at the start: {drive.load_average()}")
+    print(f"load average at the start: {proc.load_average()}")
     with tempfile.TemporaryDirectory(prefix="vae-soak-") as tmp:
         env, notes = drive.app_env(Path(tmp))
         env.update(item.split("=", 1) for item in args.env)
@@ -363,7 +363,7 @@ def main() -> None:
                 pace=args.pace,
                 low_priority_browsers=args.browser_priority == "idle",
             )
-    print(f"load average at the end: {drive.load_average()}")
+    print(f"load average at the end: {proc.load_average()}")
     print("\n".join(soak.lines()))
 
 
