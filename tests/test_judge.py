@@ -6,7 +6,7 @@ import torch
 
 from vae import judge as judge_module
 from vae.data import Dataset
-from vae.judge import Judge, accuracy, dataset_tag, judge_for, judge_path, load_judge, save_judge, train_judge
+from vae.judge import Judge, accuracy, dataset_tag, judge_for, judge_path, load_judge, recipe, save_judge, train_judge
 
 
 def small(dataset: Dataset, n_train: int = 300, n_test: int = 100) -> Dataset:
@@ -105,7 +105,7 @@ def test_load_refuses_pickled_objects_and_foreign_files(tmp_path):
 def test_judge_for_trains_once_then_loads(mnist, tmp_path, monkeypatch):
     trained_on = []
 
-    def quick_train(dataset, epochs=None, seed=0):
+    def quick_train(dataset, epochs=None, seed=0, augment_images=None):
         trained_on.append(dataset)
         return Judge().eval(), 0.5
 
@@ -119,8 +119,20 @@ def test_judge_for_trains_once_then_loads(mnist, tmp_path, monkeypatch):
     assert torch.equal(first.head.weight, second.head.weight)
     _, meta = load_judge(path)
     assert meta["tag"] == dataset_tag(mnist) and meta["n_train"] == 4000 and meta["test_accuracy"] == 0.5
+    assert meta["recipe"] == recipe(4000) == {"epochs": 8, "augment": True}
+
+    meta["recipe"] = {"epochs": 2, "augment": True}  # a judge from an older recipe is a stale cache
+    save_judge(path, first, meta)
+    judge_for(mnist, tmp_path)
+    assert len(trained_on) == 2 and load_judge(path)[1]["recipe"] == recipe(4000)
 
     other = small(mnist)  # other data of the same name gets its own file
     assert judge_path(other, tmp_path) != path
     judge_for(other, tmp_path)
-    assert len(trained_on) == 2
+    assert len(trained_on) == 3
+
+
+def test_recipe_augments_small_training_sets_only():
+    assert recipe(4000) == {"epochs": 8, "augment": True}
+    assert recipe(300) == {"epochs": 8, "augment": True}
+    assert recipe(60_000) == {"epochs": 10, "augment": False}

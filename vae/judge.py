@@ -85,9 +85,21 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x.reshape(b, 1, 28, 28), grid, align_corners=False).reshape(b, 784)
 
 
-def default_epochs(n_train: int) -> int:
-    """About 32,000 training images seen: 8 epochs of the 4,000-digit subset, 2 of full MNIST."""
-    return max(2, min(8, math.ceil(32_000 / max(n_train, 1))))
+SMALL_SET = 20_000  # training splits below this size (the 4,000-digit offline subset) are augmented
+
+
+def recipe(n_train: int) -> dict:
+    """How a judge for a training split of `n_train` images is trained: {"epochs", "augment"}.
+
+    Small splits (the offline subset): about 32,000 augmented images seen, 8 epochs of 4,000.
+    Full datasets (60,000 images): 10 epochs of the plain images. Measured on Fashion-MNIST (test
+    accuracy, seed 0): 2 augmented epochs 85.9 %, 8 augmented epochs 89.0 %, 4 plain epochs 89.8 %,
+    10 plain epochs 91.3 % (45 s on the 2-core build machine). The warps help with few images and
+    get in the way with many: they blur the fine texture that tells a shirt from a coat.
+    """
+    if n_train < SMALL_SET:
+        return {"epochs": max(2, min(8, math.ceil(32_000 / max(n_train, 1)))), "augment": True}
+    return {"epochs": 10, "augment": False}
 
 
 def train_judge(
@@ -96,16 +108,18 @@ def train_judge(
     seed: int = 0,
     batch_size: int = 64,
     learning_rate: float = 2e-3,
+    augment_images: bool | None = None,
 ) -> tuple[Judge, float]:
     """Train a judge on `dataset`'s training split; return it (in eval mode) and its test accuracy.
 
-    `epochs=None` uses `default_epochs(len(dataset.train_y))`. Adam with a one-cycle learning rate
-    schedule, on augmented images. Seeded and reproducible: the weights are initialised under a
+    `epochs=None` and `augment_images=None` follow `recipe(len(dataset.train_y))`. Adam with a
+    one-cycle learning rate schedule. Seeded and reproducible: the weights are initialised under a
     forked, seeded global RNG (the caller's RNG state is untouched) and batches and augmentation
     draw from a seeded torch.Generator.
     """
     n = len(dataset.train_y)
-    epochs = default_epochs(n) if epochs is None else epochs
+    epochs = recipe(n)["epochs"] if epochs is None else epochs
+    augment_images = recipe(n)["augment"] if augment_images is None else augment_images
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if n == 0:
@@ -124,7 +138,8 @@ def train_judge(
         order = torch.randperm(n, generator=generator)
         for i in range(0, n, batch_size):
             idx = order[i : i + batch_size]
-            loss = F.cross_entropy(judge(augment(x[idx], generator)), y[idx])
+            images = augment(x[idx], generator) if augment_images else x[idx]
+            loss = F.cross_entropy(judge(images), y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -204,16 +219,22 @@ def judge_path(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -
 
 
 def judge_for(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> Judge:
-    """The judge for `dataset`: loaded from `judge_path(...)`, or trained (seed 0) and saved there."""
+    """The judge for `dataset`: loaded from `judge_path(...)`, or trained (seed 0) and saved there.
+
+    A judge file is a cache: one trained by another `recipe` is trained again and replaced.
+    """
     path = judge_path(dataset, directory)
+    how = recipe(len(dataset.train_y))
     if path.exists():
         judge, meta = load_judge(path)
         if meta.get("tag") != dataset_tag(dataset):
             raise ValueError(f"{path} was trained on other data (tag {meta.get('tag')!r}); delete it to retrain")
-        return judge
+        if meta.get("recipe") == how:
+            return judge
     start = time.perf_counter()
-    judge, test_accuracy = train_judge(dataset)
+    judge, test_accuracy = train_judge(dataset, epochs=how["epochs"], augment_images=how["augment"])
     meta = {
+        "recipe": how,
         "dataset": dataset.name,
         "source": dataset.source,
         "tag": dataset_tag(dataset),
