@@ -3,12 +3,15 @@
 import streamlit as st
 
 from pages.ui import auth, exports, layout, state
+from pages.ui.pacer import pace
 from pages.ui.train_charts import class_names, draw_history, progress_text
 from vae.checkpoint import CheckpointError
 from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
 from vae.data import DatasetError
 
 LIVE_STATES = ("running", "paused")
+REFRESH_SECONDS = 1.0  # the live panel redraws this long after the browser has drawn it (see pages/ui/pacer)
+SAFETY_NET_SECONDS = 10.0  # Streamlit's own timer, should the pacer's iframe not load
 PRESET_NOTES = {
     "seed": "the tutorial's model: sigmoid MLPs of 128, z_dim 10, 20 epochs",
     "classic": "PyTorch's example VAE: ReLU 400, Bernoulli pixels, no classifier",
@@ -194,10 +197,12 @@ def live_panel(expected: tuple[str, bool]) -> None:
         st.error(t.error or "Training stopped with an unknown error.")
     rows, row_epochs = t.sample_rows(), t.sample_epochs()  # in this order: an epoch may end in between
     draw_history(f"live-{t.run_id}", t.config, t.dataset.name, t.epoch_metrics(), t.step_metrics(), rows, row_epochs)
+    if t.state in LIVE_STATES:
+        pace("train_pacer", REFRESH_SECONDS)
 
 
 if trainer is not None and (live or shown is None or shown.live):
-    st.fragment(live_panel, run_every=1.0 if live else None)((trainer.run_id, live))
+    st.fragment(live_panel, run_every=SAFETY_NET_SECONDS if live else None)((trainer.run_id, live))
     st.subheader("Keep this model")
     if flash := st.session_state.pop("train_flash", None):
         st.success(flash)
