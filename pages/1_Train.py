@@ -195,8 +195,9 @@ def live_panel(expected: tuple[str, bool]) -> None:
     st.progress(min(p["fraction"], 1.0), text=progress_text(p))
     if t.state == "failed":
         st.error(t.error or "Training stopped with an unknown error.")
-    rows, row_epochs = t.sample_rows(), t.sample_epochs()  # in this order: an epoch may end in between
-    draw_history(f"live-{t.run_id}", t.config, t.dataset.name, t.epoch_metrics(), t.step_metrics(), rows, row_epochs)
+    steps = t.step_metrics(("step", "loss"))  # the curves need only these two columns
+    key, epochs, row_epochs = f"live-{t.run_id}", t.epoch_metrics(), t.sample_epochs()
+    draw_history(key, t.config, t.dataset.name, epochs, steps, t.sample_rows, row_epochs)
     if t.state in LIVE_STATES:
         pace("train_pacer", REFRESH_SECONDS)
 
@@ -234,11 +235,12 @@ elif shown is not None:
     else:
         st.caption(f"Saved after {ckpt.epoch} epochs. {ckpt.command}".strip())
         name = shown.dataset.get("name", "mnist")
-        metrics = (ckpt.epoch_metrics, ckpt.step_metrics, ckpt.sample_rows, ckpt.sample_epochs)
-        draw_history(shown.key, ckpt.config, name, *metrics)
+        has_rows = ckpt.sample_rows is not None and len(ckpt.sample_rows) > 0
+        row_epochs = (ckpt.sample_epochs or list(range(1, len(ckpt.sample_rows) + 1))) if has_rows else []
+        rows = lambda: ckpt.sample_rows  # noqa: E731 - read only when the picture is not cached
+        draw_history(shown.key, ckpt.config, name, ckpt.epoch_metrics, ckpt.step_metrics, rows, row_epochs)
         st.subheader("Download")
         labels = class_names(name) if ckpt.config.conditional else None
-        has_rows = ckpt.sample_rows is not None and len(ckpt.sample_rows) > 0
         has_epochs, has_steps = bool(ckpt.epoch_metrics), bool(ckpt.step)
         exports.download_row(shown.label, ckpt.config, lambda: ckpt, has_epochs, has_steps, labels, has_rows)
 else:

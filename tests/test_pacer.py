@@ -3,6 +3,7 @@ reruns its fragment, only its fragment, and asks for each run only after the bro
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -38,7 +39,7 @@ def test_the_pacer_reruns_only_its_fragment_and_waits_after_each_run(server, bro
     page.close()
     assert page_runs == 1  # the page itself never reran
     assert fragment_runs >= 4, fragment_runs  # about 9 in 3 s; without the pacer there would be 1
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.3, gaps  # the browser waited `every` after it had each run, never less
 
 

@@ -109,3 +109,4 @@ def test_step_log_grows_and_round_trips():
     again = StepLog.from_dict(("step", "loss", "kl"), d)
     assert len(again) == 10 and np.allclose(again.column("loss"), d["loss"])
     assert np.isnan(again.column("kl")).all()  # a column the saved log lacks
+    assert list(log.to_dict(("loss",))) == ["loss"] and np.array_equal(log.to_dict(("loss",))["loss"], d["loss"])

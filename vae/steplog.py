@@ -33,9 +33,10 @@ class StepLog:
         """A view of one column from row `start` on (do not keep it: the next append may reallocate)."""
         return self._data[self.columns.index(name), start : self._n]
 
-    def to_dict(self) -> dict[str, np.ndarray]:
-        """A float32 copy of every column."""
-        return {c: self._data[i, : self._n].astype(np.float32) for i, c in enumerate(self.columns)}
+    def to_dict(self, columns: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """A float32 copy of every column, or of `columns` only."""
+        wanted = self.columns if columns is None else columns
+        return {c: self._data[self.columns.index(c), : self._n].astype(np.float32) for c in wanted}
 
     @classmethod
     def from_dict(cls, columns: tuple[str, ...], d: dict[str, np.ndarray]) -> StepLog:

@@ -280,9 +280,10 @@ class Trainer:
             return self._epoch_snapshot
         return self.snapshot()
 
-    def step_metrics(self) -> dict[str, np.ndarray]:
+    def step_metrics(self, columns: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """Per-step metrics as float32 arrays: every column of STEP_COLUMNS, or `columns` only."""
         with self._lock:
-            return self._steps.to_dict()
+            return self._steps.to_dict(columns)
 
     def epoch_metrics(self) -> list[dict]:
         with self._lock:
