@@ -91,6 +91,7 @@ class Soak:
     rss_before_training: float = float("nan")
     rss_after_warm_up: float = float("nan")  # the run started and every page visited once
     rss_samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the soak, MB)
+    shots: Path | None = None  # where to save a screenshot of a student's page when an action fails
 
     def saw_training_advance(self) -> dict[str, bool]:
         """Per student: did one of its Train visits show a larger step count at the end than at the start?"""
@@ -228,6 +229,12 @@ async def student(browser, url: str, i: int, deadline: float, soak: Soak, pace: 
                 await soak.errors.check(page, who, name)
             except Exception as exc:  # noqa: BLE001 - a timeout or a closed page: count it, go on
                 soak.errors.add(who, f"failed on {name}", f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+                if soak.shots is not None:
+                    soak.shots.mkdir(parents=True, exist_ok=True)
+                    with contextlib.suppress(Exception):
+                        await page.screenshot(
+                            path=soak.shots / f"{who}-{k}-{name.replace(' ', '_')}.png", timeout=30_000
+                        )
                 here = None
             await asyncio.sleep(pace * rng.uniform(0.3, 0.7))
     finally:
@@ -289,11 +296,12 @@ async def soak_run(
     plan: list[str] | None = None,
     low_priority_browsers: bool = False,
     warm: bool = True,
+    shots: Path | None = None,
 ) -> Soak:
     """Start the run on the Train page, time it alone for `baseline` s, let `browsers` students in for
     `seconds`, then time it alone again (no baseline: neither). Bounded: students start no action after
     the deadline, and any still busy 3 minutes later are cancelled."""
-    soak = Soak(browsers, seconds, rss_before_training=proc.rss_mb(server_pid))
+    soak = Soak(browsers, seconds, rss_before_training=proc.rss_mb(server_pid), shots=shots)
     steps = drive.StepLog(checkpoint_dir)
     stop = asyncio.Event()
     async with drive.chromium(low_priority=low_priority_browsers) as browser:
@@ -333,6 +341,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=float, default=30.0, help="seconds of training timed with no browsers")
     parser.add_argument("--pace", type=float, default=1.5, help="mean seconds between a student's actions")
     drive.add_browser_priority(parser)
+    parser.add_argument("--shots", type=Path, help="folder for a screenshot of a student's page when an action fails")
     parser.add_argument(
         "--env",
         action="append",
@@ -362,6 +371,7 @@ def main() -> None:
                 baseline=args.baseline,
                 pace=args.pace,
                 low_priority_browsers=args.browser_priority == "idle",
+                shots=args.shots,
             )
     print(f"load average at the end: {proc.load_average()}")
     print("\n".join(soak.lines()))
