@@ -118,8 +118,9 @@ def train_judge(
     draw from a seeded torch.Generator.
     """
     n = len(dataset.train_y)
-    epochs = recipe(n)["epochs"] if epochs is None else epochs
-    augment_images = recipe(n)["augment"] if augment_images is None else augment_images
+    how = recipe(n)
+    epochs = how["epochs"] if epochs is None else epochs
+    augment_images = how["augment"] if augment_images is None else augment_images
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if n == 0:
