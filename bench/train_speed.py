@@ -1,6 +1,7 @@
 """Seconds per training epoch over 60,000 images: our in-memory trainer vs a conventional loop.
 
-Run: `.venv/bin/python -m bench.train_speed` (`--repeats 3`: the median of 3 epochs each). Uses full
+Run: `.venv/bin/python -m bench.train_speed` (`--repeats 3`: the median of 3 epochs each;
+`--device cuda` on a GPU machine, for comparison: the targets are for the CPU). Uses full
 Fashion-MNIST from Debian's `dataset-fashion-mnist` (or MNIST under data/ when present). The
 conventional loop is the usual torchvision recipe: a Dataset with per-item `ToTensor`, a
 `DataLoader` at the same batch size, the same model, loss and optimizer.
@@ -25,16 +26,16 @@ from vae.model import ConditionalVAE
 from vae.trainer import Trainer
 
 
-def ours(config, dataset) -> float:
+def ours(config, dataset, device: str) -> float:
     """One epoch with vae.trainer.Trainer (includes its end-of-epoch test evaluation)."""
-    trainer = Trainer(config.replace(epochs=1), dataset, device="cpu")
+    trainer = Trainer(config.replace(epochs=1), dataset, device=device)
     start = time.perf_counter()
     trainer.run()
     assert trainer.state == "finished", trainer.error
     return time.perf_counter() - start
 
 
-def conventional(config, root: Path, dataset_cls: str) -> float:
+def conventional(config, root: Path, dataset_cls: str, device: str) -> float:
     import torchvision
     from torchvision import transforms
 
@@ -42,15 +43,17 @@ def conventional(config, root: Path, dataset_cls: str) -> float:
     ds = cls(str(root), train=True, download=False, transform=transforms.ToTensor())
     loader = torch.utils.data.DataLoader(ds, batch_size=config.batch_size, shuffle=True)
     torch.manual_seed(config.seed)
-    model = ConditionalVAE(config)
+    model = ConditionalVAE(config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     start = time.perf_counter()
     for x, y in loader:
-        x = x.view(len(x), 784)
+        x, y = x.view(len(x), 784).to(device), y.to(device)
         parts = vae_loss(config, x, y, model(x))
         opt.zero_grad()
         parts["loss"].backward()
         opt.step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 
@@ -68,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["seed", "classic"])
     parser.add_argument("--repeats", type=int, default=1, help="epochs timed per loop; the median is printed")
+    parser.add_argument("--device", default="cpu", help="cpu (the targets' machine), or cuda/mps to compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if DEBIAN_FASHION_DIR.exists():
@@ -77,11 +81,17 @@ def main() -> None:
         else:
             raise SystemExit("needs 60,000 images: apt-get install dataset-fashion-mnist, or MNIST under data/")
         dataset = load_dataset(name, root, download=False)
-        print(f"dataset: {dataset.source}, {len(dataset.train_y):,} training images, {torch.get_num_threads()} threads")
+        print(
+            f"dataset: {dataset.source}, {len(dataset.train_y):,} training images, "
+            f"{torch.get_num_threads()} threads, device {args.device}"
+        )
         for p in args.presets:
             config = preset(p).replace(dataset=name)
             # Interleaved, so a busy spell on this shared machine hits both loops alike.
-            times = [(conventional(config, root, cls), ours(config, dataset)) for _ in range(args.repeats)]
+            times = [
+                (conventional(config, root, cls, args.device), ours(config, dataset, args.device))
+                for _ in range(args.repeats)
+            ]
             t_conv = statistics.median(t for t, _ in times)
             t_ours = statistics.median(t for _, t in times)
             print(

@@ -19,6 +19,12 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
+def device() -> str:
+    """Where the trainer tests run: the CPU, or `VAE_TEST_DEVICE` (e.g. `cuda` on a GPU machine)."""
+    return os.environ.get("VAE_TEST_DEVICE", "cpu")
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if chromium_path() is None:
         pytest.fail("Chromium is required for browser tests: `make test` installs it (apt-get install chromium)")

@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from tests.helpers import wait_until
-from vae.checkpoint import load_checkpoint
+from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import preset
+from vae.model import one_hot
 from vae.trainer import Trainer
 
 
-def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist):
-    trainer = Trainer(preset("seed").replace(epochs=8), mnist, device="cpu")  # 320 steps
+def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist, device):
+    trainer = Trainer(preset("seed").replace(epochs=8), mnist, device=device)  # 320 steps
     trainer.run()
     assert trainer.state == "finished", trainer.error
     steps = trainer.step_metrics()
@@ -23,23 +24,23 @@ def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist):
     assert trainer.sample_rows().shape == (8, 10, 28, 28)
 
 
-def test_same_seed_same_weights(mnist):
+def test_same_seed_same_weights(mnist, device):
     runs = []
     for _ in range(2):
-        t = Trainer(preset("tiny").replace(epochs=1), mnist, device="cpu")
+        t = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
         t.run()
         runs.append(t.snapshot()[1].state_dict())
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 
-def test_resume_at_an_epoch_boundary_replays_exactly(mnist, tmp_path):
+def test_resume_at_an_epoch_boundary_replays_exactly(mnist, device, tmp_path):
     config = preset("tiny").replace(epochs=2)
-    whole = Trainer(config, mnist, device="cpu")
+    whole = Trainer(config, mnist, device=device)
     whole.run()
-    first = Trainer(config.replace(epochs=1), mnist, device="cpu", autosave_path=str(tmp_path / "auto.pt"))
+    first = Trainer(config.replace(epochs=1), mnist, device=device, autosave_path=str(tmp_path / "auto.pt"))
     first.run()
     ckpt = load_checkpoint(tmp_path / "auto.pt")
-    second = Trainer(config, mnist, device="cpu", resume=ckpt)
+    second = Trainer(config, mnist, device=device, resume=ckpt)
     second.run()
     a, b = whole.snapshot()[1].state_dict(), second.snapshot()[1].state_dict()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
@@ -47,8 +48,26 @@ def test_resume_at_an_epoch_boundary_replays_exactly(mnist, tmp_path):
     assert second.step == whole.step
 
 
-def test_pause_resume_stop_in_the_background(mnist):
-    trainer = Trainer(preset("tiny").replace(epochs=50), mnist, device="cpu")
+def test_a_model_trained_on_the_device_reloads_on_the_cpu_and_draws_the_same_digits(mnist, device, tmp_path):
+    trainer = Trainer(preset("seed").replace(epochs=1), mnist, device=device)
+    trainer.run()
+    assert trainer.state == "finished", trainer.error
+    path = save_checkpoint(tmp_path / "on-device.pt", trainer.to_checkpoint())
+    model = load_checkpoint(path).model
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
+    z = torch.randn(10, model.config.z_dim, generator=torch.Generator().manual_seed(0))
+    digits = one_hot(range(10), "cpu")
+    live = trainer.model.eval()  # finished: nothing else touches it now
+    assert next(live.parameters()).device.type == torch.device(device).type
+    with torch.no_grad():
+        here = model.decode(z, digits)
+        there = live.decode(z.to(trainer.device), digits.to(trainer.device)).cpu()
+    assert torch.allclose(here, there, atol=1e-5)
+    assert np.abs(load_checkpoint(path).sample_rows - trainer.sample_rows()).max() <= 0.5 / 255 + 1e-6
+
+
+def test_pause_resume_stop_in_the_background(mnist, device):
+    trainer = Trainer(preset("tiny").replace(epochs=50), mnist, device=device)
     trainer.start()
     assert wait_until(lambda: trainer.step > 5)
     trainer.pause()  # returns once the loop is parked: no step lands after it
@@ -64,16 +83,16 @@ def test_pause_resume_stop_in_the_background(mnist):
     assert trainer.snapshot()[0] > version
 
 
-def test_snapshot_is_a_copy(mnist):
-    trainer = Trainer(preset("tiny"), mnist, device="cpu")
+def test_snapshot_is_a_copy(mnist, device):
+    trainer = Trainer(preset("tiny"), mnist, device=device)
     _, snap = trainer.snapshot()
     before = snap.decoder[0].weight.clone()
     trainer.model.decoder[0].weight.data.add_(1.0)
     assert torch.equal(snap.decoder[0].weight, before)
 
 
-def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist):
-    trainer = Trainer(preset("seed").replace(learning_rate=10.0, epochs=5), mnist, device="cpu")
+def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist, device):
+    trainer = Trainer(preset("seed").replace(learning_rate=10.0, epochs=5), mnist, device=device)
     trainer.run()
     assert trainer.state == "failed"
     assert "loss became" in trainer.error and "learning rate" in trainer.error
@@ -82,8 +101,8 @@ def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist):
     assert math.isfinite(trainer.step_metrics()["loss"][-1])
 
 
-def test_callbacks_and_progress(mnist):
-    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device="cpu")
+def test_callbacks_and_progress(mnist, device):
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
     seen = {"step": 0, "epoch": 0, "finish": 0}
     trainer.add_callback("on_step_end", lambda t: seen.__setitem__("step", seen["step"] + 1))
     trainer.add_callback("on_epoch_end", lambda t: seen.__setitem__("epoch", seen["epoch"] + 1))

@@ -30,7 +30,10 @@ from vae.steplog import StepLog
 
 STEP_COLUMNS = ("step", "epoch", "loss", "recon", "kl", "class", "acc")
 PARTS = ("loss", "recon", "kl", "class", "acc")
-GOOD_STATE_EVERY = 25  # steps between copies of weights known to give a finite loss
+# Steps whose metrics wait on the device before one read brings them to the log, checked finite, and
+# the weights are kept as the last good ones. Reading a value from a GPU waits for all the work
+# queued before it: once per step, that wait cost more than the step itself (see BENCHMARKS.md).
+GOOD_STATE_EVERY = 25
 
 
 class TrainingDiverged(RuntimeError):
@@ -99,6 +102,7 @@ class Trainer:
         self._rate = 0.0  # steps/s, smoothed
         self._epoch_first_row = 0  # index in the step log where the current epoch begins
         self._good_state = copy.deepcopy(self.model.state_dict())
+        self._pending: list[tuple[int, torch.Tensor]] = []  # (step, its PARTS) still on the device
         if resume is not None:
             self._load(resume)
         self._epoch_snapshot = self.snapshot()
@@ -178,16 +182,16 @@ class Trainer:
             self.step_in_epoch = 0
             for start in range(0, n, c.batch_size):
                 if not self._running.is_set():
+                    self._log_pending()
                     self._parked.set()
                     self._running.wait()
                     self._parked.clear()
                 if self._stop.is_set():
+                    self._log_pending()
                     return
                 idx = perm[start : start + c.batch_size]
                 x, y = self._train_x[idx], self._train_y[idx]  # (B, 784), (B,)
                 parts = vae_loss(c, x, y, self.model(x, generator=eps_gen))
-                if not torch.isfinite(parts["loss"]):
-                    self._diverged(parts["loss"].item())
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
                 with self._lock:
@@ -195,9 +199,9 @@ class Trainer:
                     self.step += 1
                     self.step_in_epoch += 1
                     self._version += 1
-                    values = torch.stack([parts[p].detach() for p in PARTS]).tolist()
-                    self._steps.append([self.step, self.epoch + 1, *values])
+                self._pending.append((self.step, torch.stack([parts[p].detach() for p in PARTS])))
                 if self.step % GOOD_STATE_EVERY == 0:
+                    self._log_pending()
                     self._good_state = copy.deepcopy(self.model.state_dict())
                 now = time.perf_counter()
                 self._rate = (
@@ -205,8 +209,26 @@ class Trainer:
                 )
                 last = now
                 self._emit("on_step_end")
+            self._log_pending()
             self._end_epoch()
             last = time.perf_counter()  # evaluation time is not a training step
+
+    def _log_pending(self) -> None:
+        """Bring the metrics of the steps since the last call from the device (one wait), log them, and
+        stop with TrainingDiverged at the first step whose loss is not finite."""
+        if not self._pending:
+            return
+        steps = [step for step, _ in self._pending]
+        values = torch.stack([v for _, v in self._pending]).cpu().tolist()  # (k, len(PARTS))
+        self._pending.clear()
+        bad = next((i for i, row in enumerate(values) if not math.isfinite(row[0])), None)
+        with self._lock:
+            for step, row in zip(steps[:bad], values[:bad], strict=True):
+                self._steps.append([step, self.epoch + 1, *row])
+            if bad is not None:
+                self.step = steps[bad] - 1  # the last step whose loss was finite
+        if bad is not None:
+            self._diverged(values[bad][0], steps[bad])
 
     def _end_epoch(self) -> None:
         # Train metrics: the mean over this epoch's steps (training mode, weights changing as they go).
@@ -247,12 +269,12 @@ class Trainer:
         model.train(was_training)
         return images.reshape(NUM_CLASSES, 28, 28).cpu().numpy()
 
-    def _diverged(self, value: float) -> None:
+    def _diverged(self, value: float, step: int) -> None:
         with self._lock:
             self.model.load_state_dict(self._good_state)
             self._version += 1
         raise TrainingDiverged(
-            f"The loss became {value} at epoch {self.epoch + 1}, step {self.step + 1}: training stopped and the "
+            f"The loss became {value} at epoch {self.epoch + 1}, step {step}: training stopped and the "
             f"last good weights were restored. Lower the learning rate (now {self.config.learning_rate:g}) and try again."
         )
 
