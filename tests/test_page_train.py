@@ -59,7 +59,8 @@ def test_renders_the_saved_models_history_and_a_seed_form(page):
     # No run: the sidebar's checkpoint is shown, with its curves and its 3-epoch sample grid.
     assert any("How “tiny-test” learned" in s.value for s in at.subheader)
     assert len(at.get("plotly_chart")) == 2  # per-step and per-epoch curves
-    assert len(at.image) == 1
+    grids = [h for h in at.get("html") if 'class="sample-grid"' in h.proto.body]
+    assert len(grids) == 1 and 'src="data:image/png;base64,' in grids[0].proto.body
 
 
 def test_choosing_a_preset_fills_the_form(page):
@@ -244,7 +245,7 @@ def _main_text(page) -> str:
 def _observe(page) -> tuple[int, int, int]:
     """(sample-grid rows from the image's height, train points in the VAE-loss panel, per-step points)."""
     height = page.evaluate(
-        '() => document.querySelector(\'[data-testid="stMain"] [data-testid="stImage"] img\')?.naturalHeight ?? 0'
+        "() => document.querySelector('[data-testid=\"stMain\"] img.sample-grid')?.naturalHeight ?? 0"
     )
     traces = page.evaluate(
         "() => Array.from(document.querySelectorAll('.js-plotly-plot'), p => p._fullData ?? []).flat()"

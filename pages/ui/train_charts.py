@@ -28,6 +28,7 @@ TRAIN, TEST, RAW = "#1f77b4", "#ff7f0e", "rgba(120,120,120,0.35)"
 SCALE = 2  # each 28x28 sample drawn at 56x56, nearest neighbour: square, sharp pixels
 PAD = 1  # white pixels between samples (before scaling)
 CELL = (28 + PAD) * SCALE
+GRID_ALT = "Samples drawn after each epoch: one row per epoch, one column per class"
 MAX_ROWS = 40  # longer runs show 40 epochs spread over the run, the last one included
 _FONT = ImageFont.load_default(size=13)
 _INK = 40
@@ -243,7 +244,7 @@ def sample_grid_png(
     return buffer.getvalue(), epochs
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=4, show_spinner=False)  # a live run needs only its latest grid
 def _cached_grid(
     key: str, n_rows: int, col_labels: tuple[str, ...] | None, _rows: Callable[[], np.ndarray], _epochs: list[int]
 ):
@@ -296,7 +297,10 @@ def draw_history(
         return
     names = class_names(dataset) if config.conditional else None
     url, shown = _cached_grid(key, len(row_epochs), names, _rows=rows, _epochs=row_epochs)
-    st.image(url)
+    # Not st.image(url): it parses the URL with urllib's urlsplit, whose cache keeps the last 128
+    # URLs parsed. A live run makes a new grid every epoch, each a few hundred KB of data: URL, and
+    # that cache held about 90 MB of old grids after a few minutes of a classroom (BENCHMARKS.md).
+    st.html(f'<img class="sample-grid" src="{url}" alt="{GRID_ALT}" style="max-width: 100%; height: auto">')
     if config.conditional:
         what, style = ("digit", "handwriting") if dataset != "fashion-mnist" else ("class", "style")
         st.caption(
