@@ -101,6 +101,22 @@ def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist, device):
     assert math.isfinite(trainer.step_metrics()["loss"][-1])
 
 
+def test_weights_stepped_to_inf_by_a_finite_loss_are_never_kept_as_good(mnist, device):
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
+    step = trainer.optimizer.step
+
+    def poisoned_step(*args, **kwargs):  # the 25th update overflows, though its loss was finite
+        out = step(*args, **kwargs)
+        if trainer.step == 24:
+            trainer.model.decoder[0].weight.data[0, 0] = math.inf
+        return out
+
+    trainer.optimizer.step = poisoned_step
+    trainer.run()
+    assert trainer.state == "failed" and "loss became" in trainer.error
+    assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
+
+
 def test_callbacks_and_progress(mnist, device):
     trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
     seen = {"step": 0, "epoch": 0, "finish": 0}

@@ -202,7 +202,10 @@ class Trainer:
                 self._pending.append((self.step, torch.stack([parts[p].detach() for p in PARTS])))
                 if self.step % GOOD_STATE_EVERY == 0:
                     self._log_pending()
-                    self._good_state = copy.deepcopy(self.model.state_dict())
+                    state = self.model.state_dict()
+                    # A finite loss can still step the weights to inf: keep only weights that are finite.
+                    if bool(torch.stack([torch.isfinite(w).all() for w in state.values()]).all()):
+                        self._good_state = copy.deepcopy(state)
                 now = time.perf_counter()
                 self._rate = (
                     1.0 / max(now - last, 1e-6) if self._rate == 0 else 0.9 * self._rate + 0.1 / max(now - last, 1e-6)
