@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages.ui import auth, exports, layout, state
 from pages.ui.pacer import pace
-from pages.ui.train_charts import class_names, draw_history, progress_text
+from pages.ui.train_charts import GRID_EVERY, class_names, draw_history, live_grid_epochs, progress_text
 from vae.checkpoint import CheckpointError
 from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
 from vae.data import DatasetError
@@ -196,8 +196,11 @@ def live_panel(expected: tuple[str, bool]) -> None:
     if t.state == "failed":
         st.error(t.error or "Training stopped with an unknown error.")
     steps = t.step_metrics(("step", "loss"))  # the curves need only these two columns
-    key, epochs, row_epochs = f"live-{t.run_id}", t.epoch_metrics(), t.sample_epochs()
+    key, epochs = f"live-{t.run_id}", t.epoch_metrics()
+    row_epochs = live_grid_epochs(key, t.sample_epochs(), running=t.state == "running")
     draw_history(key, t.config, t.dataset.name, epochs, steps, t.sample_rows, row_epochs)
+    if t.state == "running" and row_epochs:
+        st.caption(f"While the run trains, the picture catches up every {GRID_EVERY:g} s, the curves every second.")
     if t.state in LIVE_STATES:
         pace("train_pacer", REFRESH_SECONDS)
 

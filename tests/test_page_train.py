@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from io import BytesIO
@@ -201,6 +202,13 @@ def test_the_sample_grid_has_one_labelled_row_per_epoch_with_sharp_pixels():
     assert _grid_height(3, FASHION_NAMES) > _grid_height(3)
 
 
+def _values(array) -> list[float]:
+    """A trace's x or y: plotly sends numpy arrays as {"dtype", "bdata": base64}, lists as they are."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
 def test_the_curves_show_train_and_test_per_epoch_and_a_smoothed_step_loss():
     from pages.ui.train_charts import curves_figure, smooth
     from vae.config import preset
@@ -213,9 +221,9 @@ def test_the_curves_show_train_and_test_per_epoch_and_a_smoothed_step_loss():
     assert any("VAE loss" in t for t in titles) and any("Digit classifier loss" in t for t in titles)
     assert len(titles) == 6 and fig["layout"]["xaxis2"]["title"]["text"] == "epoch"
     lines = {(t["name"], t["yaxis"]): t for t in fig["data"]}
-    assert list(lines[("train", "y2")]["y"]) == pytest.approx([10 + 10, 5 + 5, 10 / 3 + 10 / 3])  # recon + β·KL
+    assert _values(lines[("train", "y2")]["y"]) == pytest.approx([10 + 10, 5 + 5, 10 / 3 + 10 / 3])  # recon + β·KL
     assert lines[("test", "y2")]["line"]["dash"] == "dash" and lines[("train", "y2")]["line"]["dash"] == "solid"
-    assert list(lines[("test", "y6")]["y"]) == pytest.approx([1000, 500, 1000 / 3])  # accuracy in %
+    assert _values(lines[("test", "y6")]["y"]) == pytest.approx([1000, 500, 1000 / 3])  # accuracy in %
     plain = curves_figure(preset("classic"), "mnist", [], {}, revision="r").to_dict()
     assert not any("classifier" in a["text"] for a in plain["layout"]["annotations"])
     # The Train page draws the per-step panel and the per-epoch panels as two figures.
@@ -224,7 +232,7 @@ def test_the_curves_show_train_and_test_per_epoch_and_a_smoothed_step_loss():
     only_epochs = curves_figure(preset("tiny"), "mnist", epochs, steps, revision="r", part="epochs").to_dict()
     assert len(only_epochs["layout"]["annotations"]) == 5 and "loss of each batch" not in str(only_epochs["data"])
     assert [t["name"] for t in only_epochs["data"] if t.get("showlegend")] == ["train", "test"]
-    assert list(only_epochs["data"][0]["y"]) == pytest.approx([20, 10, 20 / 3])  # the VAE loss comes first
+    assert _values(only_epochs["data"][0]["y"]) == pytest.approx([20, 10, 20 / 3])  # the VAE loss comes first
     assert np.allclose(smooth(np.full(50, 7.0)), 7.0) and smooth(np.array([3.0, 5.0]))[0] == 3.0  # no start bias
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +31,10 @@ TRAIN, TEST, RAW = "#1f77b4", "#ff7f0e", "rgba(120,120,120,0.35)"
 SCALE = 2  # each 28x28 sample drawn at 56x56, nearest neighbour: square, sharp pixels
 PAD = 1  # white pixels between samples (before scaling)
 CELL = (28 + PAD) * SCALE
+# A running run's sample grid changes at most this often. Each new picture is a few hundred KB to
+# every browser watching: redrawn every second (an epoch of the offline subset takes a fraction
+# of a second) it was 333 KB/s per Train tab, about 80 Mbit/s for a class of thirty.
+GRID_EVERY = 5.0
 GRID_ALT = "Samples drawn after each epoch: one row per epoch, one column per class"
 MAX_ROWS = 40  # longer runs show 40 epochs spread over the run, the last one included
 _FONT = ImageFont.load_default(size=13)
@@ -151,7 +158,9 @@ def curves_figure(
         "hovermode": "x unified",
     }
     data: list[dict] = []
-    x_epochs = [int(m.get("epoch", i + 1)) for i, m in enumerate(epochs)]
+    # numpy arrays, not lists: plotly sends them as base64 binary (4 bytes a value, not ~18 of text),
+    # and the live panel sends its figures every second to every browser watching.
+    x_epochs = np.asarray([int(m.get("epoch", i + 1)) for i, m in enumerate(epochs)], dtype=np.int32)
     for i, (title, y_title, metric) in enumerate(panels):
         row, col = divmod(i, ncols)
         ax = "" if i == 0 else str(i + 1)
@@ -166,11 +175,12 @@ def curves_figure(
             loss = np.asarray(steps.get("loss", []), dtype=np.float64)
             step = np.asarray(steps.get("step", np.arange(1, len(loss) + 1)), dtype=np.float64)
             pick = slice(None, None, max(1, -(-len(loss) // MAX_POINTS)))  # at most MAX_POINTS points
-            data.append(_line("loss of each batch", step[pick], loss[pick], RAW, axes))
+            x, smoothed = step[pick].astype(np.float32), smooth(loss)[pick].astype(np.float32)
+            data.append(_line("loss of each batch", x, loss[pick].astype(np.float32), RAW, axes))
             ema = f"smoothed (EMA, α = {EMA_ALPHA})"
-            data.append(_line(ema, step[pick], smooth(loss)[pick], TRAIN, axes, line={"color": TRAIN, "width": 2.5}))
+            data.append(_line(ema, x, smoothed, TRAIN, axes, line={"color": TRAIN, "width": 2.5}))
             continue
-        last = max(x_epochs, default=1)
+        last = int(max(x_epochs, default=1))
         xaxis.update(range=[0.5, last + 0.5], tickformat="d")
         if last <= 12:
             xaxis.update(tickmode="linear", tick0=1, dtick=1)  # every epoch; plotly picks round ticks for more
@@ -181,7 +191,7 @@ def curves_figure(
                 _note("appears when epoch 1 ends", mid, y1 - height / 2, font={"color": "grey"})
             )
         for split, color, dash in (("train", TRAIN, "solid"), ("test", TEST, "dash")):
-            y = _epoch_values(epochs, split, metric, config.beta)
+            y = np.asarray(_epoch_values(epochs, split, metric, config.beta), dtype=np.float32)
             mode = "lines+markers" if len(epochs) <= 60 else "lines"
             style = {"mode": mode, "line": {"color": color, "dash": dash}, "legendgroup": split}
             data.append(_line(split, x_epochs, y, color, axes, showlegend=i == first_epoch_panel, **style))
@@ -257,6 +267,24 @@ def _cached_grid(
     31 MB after 1,000 epochs) are copied once per new epoch, not once per browser per second."""
     png, shown = sample_grid_png(_rows()[:n_rows], col_labels, _epochs[:n_rows])
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), shown
+
+
+_grid_ticks: dict[str, tuple[float, int]] = {}  # run key -> (when its grid last changed, rows shown)
+_grid_lock = threading.Lock()
+
+
+def live_grid_epochs(key: str, row_epochs: list[int], running: bool) -> list[int]:
+    """The epochs that run `key`'s grid shows: all of them, except that while it runs a new picture
+    comes at most every GRID_EVERY seconds, the same for every browser (so it is drawn once)."""
+    if not running:
+        return row_epochs
+    now = time.monotonic()
+    with _grid_lock:
+        changed_at, shown = _grid_ticks.get(key, (-math.inf, 0))
+        if len(row_epochs) != shown and now - changed_at >= GRID_EVERY:
+            _grid_ticks[key] = (now, len(row_epochs))
+            shown = len(row_epochs)
+    return row_epochs[:shown]
 
 
 # --- the whole history, live or saved ---------------------------------------------------------
