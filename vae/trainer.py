@@ -202,10 +202,7 @@ class Trainer:
                 self._pending.append((self.step, torch.stack([parts[p].detach() for p in PARTS])))
                 if self.step % GOOD_STATE_EVERY == 0:
                     self._log_pending()
-                    state = self.model.state_dict()
-                    # A finite loss can still step the weights to inf: keep only weights that are finite.
-                    if bool(torch.stack([torch.isfinite(w).all() for w in state.values()]).all()):
-                        self._good_state = copy.deepcopy(state)
+                    self._keep_good_state()
                 now = time.perf_counter()
                 self._rate = (
                     1.0 / max(now - last, 1e-6) if self._rate == 0 else 0.9 * self._rate + 0.1 / max(now - last, 1e-6)
@@ -215,6 +212,14 @@ class Trainer:
             self._log_pending()
             self._end_epoch()
             last = time.perf_counter()  # evaluation time is not a training step
+
+    def _keep_good_state(self) -> None:
+        """Copy the weights as the last good ones, which the NaN guard restores: called only after the
+        losses so far were checked finite. A finite loss can still step the weights to inf: those are
+        not kept."""
+        state = self.model.state_dict()
+        if bool(torch.stack([torch.isfinite(w).all() for w in state.values()]).all()):
+            self._good_state = copy.deepcopy(state)
 
     def _log_pending(self) -> None:
         """Bring the metrics of the steps since the last call from the device (one wait), log them, and
@@ -248,7 +253,7 @@ class Trainer:
             )
             self._rows.append(row)
             self._row_epochs.append(self.epoch)
-            self._good_state = copy.deepcopy(self.model.state_dict())
+            self._keep_good_state()
         self._epoch_snapshot = self.snapshot()
         if self.autosave_path:
             save_checkpoint(self.autosave_path, self.to_checkpoint())
