@@ -238,8 +238,8 @@ elif shown is not None:
     else:
         st.caption(f"Saved after {ckpt.epoch} epochs. {ckpt.command}".strip())
         name = shown.dataset.get("name", "mnist")
-        has_rows = ckpt.sample_rows is not None and len(ckpt.sample_rows) > 0
-        row_epochs = (ckpt.sample_epochs or list(range(1, len(ckpt.sample_rows) + 1))) if has_rows else []
+        row_epochs = ckpt.row_epochs()
+        has_rows = bool(row_epochs)
         rows = lambda: ckpt.sample_rows  # noqa: E731 - read only when the picture is not cached
         draw_history(shown.key, ckpt.config, name, ckpt.epoch_metrics, ckpt.step_metrics, rows, row_epochs)
         st.subheader("Download")

@@ -52,6 +52,12 @@ class Checkpoint:
     def name(self) -> str:
         return self.path.stem if self.path else "unsaved"
 
+    def row_epochs(self) -> list[int]:
+        """The epoch of each sample row ([] when there are none)."""
+        if self.sample_rows is None:
+            return []
+        return list(self.sample_epochs or range(1, len(self.sample_rows) + 1))
+
 
 def checkpoint_path(name: str, directory: str | os.PathLike) -> Path:
     """The file for a user-chosen checkpoint name; rejects anything that could leave `directory`."""
@@ -81,7 +87,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, slim: bool = Fals
     """
     path = Path(path)
     steps, rows = ckpt.step_metrics, ckpt.sample_rows
-    epochs = ckpt.sample_epochs or (list(range(1, len(rows) + 1)) if rows is not None else None)
+    epochs = ckpt.row_epochs() if rows is not None else None
     if slim:
         n = len(next(iter(steps.values()), []))
         steps = {k: np.asarray(v)[_thin(n, SLIM_STEPS)] for k, v in steps.items()}

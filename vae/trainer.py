@@ -374,7 +374,7 @@ class Trainer:
         self._epochs = [dict(m) for m in ckpt.epoch_metrics]
         self._steps = StepLog.from_dict(STEP_COLUMNS, ckpt.step_metrics)
         self._rows = list(ckpt.sample_rows) if ckpt.sample_rows is not None else []
-        self._row_epochs = list(ckpt.sample_epochs or range(1, len(self._rows) + 1))
+        self._row_epochs = ckpt.row_epochs()
         self._good_state = copy.deepcopy(self.model.state_dict())
         self._version += 1
 
