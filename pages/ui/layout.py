@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import auth, state
+from pages.ui import auth, rerun_guard, state
 
 PAGES = [
     ("explorer_app.py", "Home", "🧪"),
@@ -20,6 +20,7 @@ WIDGET_KEY = "sidebar_model"
 
 def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
     """Set up a page; returns the model it should show (None: nothing to show, message given)."""
+    rerun_guard.install()  # once per server process; see its docstring
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     st.title(f"{icon} {title}")
     st.caption(purpose)

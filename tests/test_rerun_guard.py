@@ -1,0 +1,83 @@
+"""A browser that leaves a page must not be sent back to it by that page's late fragment rerun.
+
+Replays the race behind the classroom soak's blank pages (pages/ui/rerun_guard.py) on the real
+server, speaking Streamlit's own websocket protocol (its BackMsg / ForwardMsg protobufs) the way
+the browser does, so that the two requests arrive in the order the race needs every time.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.sync.client import connect
+
+from pages.ui.rerun_guard import stale
+
+
+def rerun(ws, **client_state) -> None:
+    msg = BackMsg()
+    for name, value in client_state.items():
+        setattr(msg.rerun_script, name, value)
+    ws.send(msg.SerializeToString())
+
+
+def receive(ws, seconds: float, until: str | None = None) -> list[ForwardMsg]:
+    """Messages for `seconds`, or up to and including the first of type `until`."""
+    msgs, end = [], time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        try:
+            raw = ws.recv(timeout=left)
+        except TimeoutError:
+            break
+        msg = ForwardMsg()
+        msg.ParseFromString(raw)
+        msgs.append(msg)
+        if msg.WhichOneof("type") == until:
+            break
+    return msgs
+
+
+def of_type(msgs: list[ForwardMsg], kind: str) -> list:
+    return [getattr(m, kind) for m in msgs if m.WhichOneof("type") == kind]
+
+
+def fragment_deltas(msgs: list[ForwardMsg], fragment_id: str) -> int:
+    return sum(m.WhichOneof("type") == "delta" and m.delta.fragment_id == fragment_id for m in msgs)
+
+
+def test_a_late_fragment_rerun_of_the_page_left_is_dropped(app_server):
+    with connect(app_server.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"]) as ws:
+        rerun(ws, page_name="Theory")  # opened by its URL, as a browser does
+        msgs = receive(ws, 120, until="script_finished")
+        nav = of_type(msgs, "navigation")[0]
+        pages = {p.page_name: p.page_script_hash for p in nav.app_pages}
+        theory = nav.page_script_hash
+        assert theory == pages["Theory"]
+        fragment = next(m.delta.fragment_id for m in msgs if m.WhichOneof("type") == "delta" and m.delta.fragment_id)
+
+        # The page's own fragment reruns still run (a Theory widget moved, say).
+        rerun(ws, page_script_hash=theory, fragment_id=fragment)
+        msgs = receive(ws, 60, until="script_finished")
+        assert [s.page_script_hash for s in of_type(msgs, "new_session")] == [theory]
+        assert fragment_deltas(msgs, fragment) > 0
+
+        # The race: a page change, then the old page's fragment rerun a moment later.
+        rerun(ws, page_script_hash=pages["Generate"])
+        rerun(ws, page_script_hash=theory, fragment_id=fragment)
+        msgs = receive(ws, 60, until="script_finished") + receive(ws, 3)  # the late run would follow
+        runs = [s.page_script_hash for s in of_type(msgs, "new_session")]
+        assert runs == [pages["Generate"]], f"runs announced after the page change: {runs}"
+        assert fragment_deltas(msgs, fragment) == 0
+        assert [n.page_script_hash for n in of_type(msgs, "navigation")] == [pages["Generate"]]
+
+
+def test_only_fragment_reruns_for_another_known_page_are_stale():
+    on = SimpleNamespace(_vae_explorer_page="page-a")
+    assert stale(on, "frag", "page-b")
+    assert not stale(on, "frag", "page-a")
+    assert not stale(on, "", "page-b")  # a full run: the browser asks for another page
+    assert not stale(on, "frag", "")  # no page stamped: let Streamlit decide
+    assert not stale(SimpleNamespace(), "frag", "page-b")  # page not known yet (opened by URL, first run)
