@@ -20,8 +20,10 @@ it no longer has (`AppSession.request_rerun`); this drops the ones that are mere
 
 from __future__ import annotations
 
+from streamlit.logger import get_logger
 from streamlit.runtime.app_session import AppSession
 
+LOG = get_logger(__name__)
 _PAGE = "_vae_explorer_page"  # attribute on each AppSession: its browser's page hash ("" unknown)
 
 
@@ -33,6 +35,7 @@ def install() -> None:
 
     def guarded_request_rerun(self: AppSession, client_state) -> None:
         if client_state is not None and stale(self, client_state.fragment_id, client_state.page_script_hash):
+            LOG.info("dropped a fragment rerun for page %s: the browser has left it", client_state.page_script_hash)
             return
         if client_state is not None and not client_state.fragment_id:
             # A full run asked for by the browser. A page opened by its URL comes with an empty
