@@ -373,8 +373,10 @@ def main() -> None:
                 low_priority_browsers=args.browser_priority == "idle",
                 shots=args.shots,
             )
+            dropped = server.log().count("dropped a fragment rerun")
     print(f"load average at the end: {proc.load_average()}")
     print("\n".join(soak.lines()))
+    print(f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {dropped}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ def test_three_students_see_no_errors_and_watch_training_advance(app_server, app
         pace=1.0,
         stagger=1.0,
     )
-    report = "\n".join(soak.lines())
+    dropped = app_server.log().count("dropped a fragment rerun")  # pages/ui/rerun_guard.py at work
+    report = "\n".join([*soak.lines(), f"late fragment reruns for a page already left, dropped: {dropped}"])
     print(report)
     assert soak.errors.seen == [], report
     assert soak.visits >= 6, report  # the students did get around

@@ -73,7 +73,7 @@ def download_row(
 
     def grid_png() -> bytes:
         ckpt = checkpoint()
-        return sample_grid_png(ckpt.sample_rows, col_labels, ckpt.sample_epochs)[0]
+        return sample_grid_png(ckpt.sample_rows, col_labels, ckpt.row_epochs())[0]
 
     buttons = [
         ("Config (JSON)", lambda: json.dumps(config.to_dict(), indent=2), "config.json", "application/json", True),

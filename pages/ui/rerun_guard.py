@@ -35,7 +35,10 @@ def install() -> None:
 
     def guarded_request_rerun(self: AppSession, client_state) -> None:
         if client_state is not None and stale(self, client_state.fragment_id, client_state.page_script_hash):
-            LOG.info("dropped a fragment rerun for page %s: the browser has left it", client_state.page_script_hash)
+            if self.has_fragment(client_state.fragment_id):  # else Streamlit would drop it too: not logged
+                LOG.info(
+                    "dropped a fragment rerun for page %s, which the browser has left", client_state.page_script_hash
+                )
             return
         if client_state is not None and not client_state.fragment_id:
             # A full run asked for by the browser. A page opened by its URL comes with an empty
