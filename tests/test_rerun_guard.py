@@ -12,9 +12,10 @@ from types import SimpleNamespace
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.app_session import AppSession
 from websockets.sync.client import connect
 
-from pages.ui.rerun_guard import stale
+from pages.ui.rerun_guard import install, stale
 
 
 def rerun(ws, **client_state) -> None:
@@ -81,3 +82,17 @@ def test_only_fragment_reruns_for_another_known_page_are_stale():
     assert not stale(on, "", "page-b")  # a full run: the browser asks for another page
     assert not stale(on, "frag", "")  # no page stamped: let Streamlit decide
     assert not stale(SimpleNamespace(), "frag", "page-b")  # page not known yet (opened by URL, first run)
+
+
+def test_the_page_follows_the_navigation_sent_to_the_browser():
+    """`st.switch_page` changes the page on the server's side: the browser learns it from the
+    navigation message, and so does the guard (the fragments of the new page keep working)."""
+    install()
+    sent: list[ForwardMsg] = []
+    queue = SimpleNamespace(enqueue=sent.append)
+    session = SimpleNamespace(_vae_explorer_page="page-a", _browser_queue=queue, _message_enqueued_callback=None)
+    msg = ForwardMsg()
+    msg.navigation.page_script_hash = "page-b"
+    AppSession._enqueue_forward_msg(session, msg)
+    assert sent == [msg]  # still sent on
+    assert not stale(session, "frag", "page-b") and stale(session, "frag", "page-a")
