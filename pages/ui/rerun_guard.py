@@ -20,17 +20,24 @@ it no longer has (`AppSession.request_rerun`); this drops the ones that are mere
 
 from __future__ import annotations
 
+import threading
+
 from streamlit.logger import get_logger
 from streamlit.runtime.app_session import AppSession
 
 LOG = get_logger(__name__)
 _PAGE = "_vae_explorer_page"  # attribute on each AppSession: its browser's page hash ("" unknown)
+_INSTALL = threading.Lock()  # two sessions' first runs may call install() at once
 
 
 def install() -> None:
-    """Wrap AppSession once per process (pages call this on import; later calls do nothing)."""
-    if getattr(AppSession, "_vae_rerun_guard", False):
-        return
+    """Wrap AppSession once per process (every page calls this through `layout.page`; later calls do nothing)."""
+    with _INSTALL:
+        if not getattr(AppSession, "_vae_rerun_guard", False):
+            _wrap()
+
+
+def _wrap() -> None:
     request_rerun, enqueue = AppSession.request_rerun, AppSession._enqueue_forward_msg
 
     def guarded_request_rerun(self: AppSession, client_state) -> None:
