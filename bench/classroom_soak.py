@@ -40,6 +40,7 @@ from pathlib import Path
 
 from bench import drive, proc
 from bench.harness import StreamlitServer
+from pages.ui import rerun_guard
 
 # One round of a student's visits; Train comes every third visit, so each student watches the curves
 # early whatever its starting point (student i starts at visit i).
@@ -373,7 +374,7 @@ def main() -> None:
                 low_priority_browsers=args.browser_priority == "idle",
                 shots=args.shots,
             )
-            dropped = server.log().count("dropped a fragment rerun")
+            dropped = rerun_guard.drops_in(server.log())
     print(f"load average at the end: {proc.load_average()}")
     print("\n".join(soak.lines()))
     print(f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {dropped}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench import drive
 from bench.harness import StreamlitServer
+from pages.ui import rerun_guard
 
 OTHERS = ["Home", "Generate", "Latent space", "Reconstruct", "Theory"]
 
@@ -64,7 +65,7 @@ def main() -> None:
             print(f"note: {note}")
         with StreamlitServer("explorer_app.py", env=env) as server:
             switches, errors = asyncio.run(run(server.url, args.browsers, args.seconds, dataset))
-            dropped = server.log().count("dropped a fragment rerun")
+            dropped = rerun_guard.drops_in(server.log())
     print(f"{args.browsers} browsers for {args.seconds:.0f} s: {switches} page switches")
     print("\n".join(errors.report()))
     print(f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {dropped}")

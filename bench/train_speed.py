@@ -36,18 +36,14 @@ def ours(config, dataset, device: str) -> float:
     return time.perf_counter() - start
 
 
-def conventional(config, root: Path, dataset_cls: str, device: str) -> float:
-    import torchvision
-    from torchvision import transforms
-
-    cls = getattr(torchvision.datasets, dataset_cls)
-    ds = cls(str(root), train=True, download=False, transform=transforms.ToTensor())
-    loader = torch.utils.data.DataLoader(ds, batch_size=config.batch_size, shuffle=True)
+def timed_steps(config, batches, device: str) -> float:
+    """Seconds for the seeded model's forward, loss, backward and Adam step over `batches` (an
+    iterable of (images, labels)); producing the batches is timed too."""
     torch.manual_seed(config.seed)
     model = ConditionalVAE(config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     start = time.perf_counter()
-    for x, y in loader:
+    for x, y in batches:
         x, y = x.view(len(x), 784).to(device), y.to(device)
         parts = vae_loss(config, x, y, model(x))
         opt.zero_grad()
@@ -58,23 +54,21 @@ def conventional(config, root: Path, dataset_cls: str, device: str) -> float:
     return time.perf_counter() - start
 
 
+def conventional(config, root: Path, dataset_cls: str, device: str) -> float:
+    import torchvision
+    from torchvision import transforms
+
+    cls = getattr(torchvision.datasets, dataset_cls)
+    ds = cls(str(root), train=True, download=False, transform=transforms.ToTensor())
+    return timed_steps(config, torch.utils.data.DataLoader(ds, batch_size=config.batch_size, shuffle=True), device)
+
+
 def floor(config, dataset, device: str) -> float:
-    """The arithmetic alone: the same model's forward, loss, backward and Adam step on batches that
-    are already cut (no shuffling, no slicing, no metrics, no test pass), as many as one epoch has."""
-    torch.manual_seed(config.seed)
-    model = ConditionalVAE(config).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    """The arithmetic alone: the same steps on one batch already cut (no shuffling, no slicing, no
+    metrics, no test pass), as many times as one epoch has batches."""
     b = config.batch_size
     x, y = dataset.train_x[:b].reshape(b, 784).to(device), dataset.train_y[:b].to(device)
-    start = time.perf_counter()
-    for _ in range(len(dataset.train_y) // b):
-        parts = vae_loss(config, x, y, model(x))
-        opt.zero_grad()
-        parts["loss"].backward()
-        opt.step()
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return timed_steps(config, [(x, y)] * (len(dataset.train_y) // b), device)
 
 
 def fashion_root(tmp: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bench.classroom_soak import run_soak
+from pages.ui import rerun_guard
 
 
 @pytest.mark.browser
@@ -25,7 +26,7 @@ def test_three_students_see_no_errors_and_watch_training_advance(app_server, app
         pace=1.0,
         stagger=1.0,
     )
-    dropped = app_server.log().count("dropped a fragment rerun")  # pages/ui/rerun_guard.py at work
+    dropped = rerun_guard.drops_in(app_server.log())
     report = "\n".join([*soak.lines(), f"late fragment reruns for a page already left, dropped: {dropped}"])
     print(report)
     assert soak.errors.seen == [], report

@@ -27,6 +27,7 @@ from streamlit.runtime.app_session import AppSession
 
 LOG = get_logger(__name__)
 _PAGE = "_vae_explorer_page"  # attribute on each AppSession: its browser's page hash ("" unknown)
+DROPPED = "dropped a fragment rerun"  # the start of the log line for each drop that mattered
 _INSTALL = threading.Lock()  # two sessions' first runs may call install() at once
 
 
@@ -43,9 +44,7 @@ def _wrap() -> None:
     def guarded_request_rerun(self: AppSession, client_state) -> None:
         if client_state is not None and stale(self, client_state.fragment_id, client_state.page_script_hash):
             if self.has_fragment(client_state.fragment_id):  # else Streamlit would drop it too: not logged
-                LOG.info(
-                    "dropped a fragment rerun for page %s, which the browser has left", client_state.page_script_hash
-                )
+                LOG.info("%s for page %s, which the browser has left", DROPPED, client_state.page_script_hash)
             return
         if client_state is not None and not client_state.fragment_id:
             # A full run asked for by the browser. A page opened by its URL comes with an empty
@@ -67,3 +66,8 @@ def stale(session: AppSession, fragment_id: str, page_script_hash: str) -> bool:
     """True for a fragment rerun stamped with a page other than the one the session's browser is on."""
     page = getattr(session, _PAGE, "")
     return bool(fragment_id and page and page_script_hash and page_script_hash != page)
+
+
+def drops_in(server_log: str) -> int:
+    """How many drops that mattered a server's log records (the benchmarks and the short soak print it)."""
+    return server_log.count(DROPPED)
