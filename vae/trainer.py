@@ -73,7 +73,9 @@ class Trainer:
             torch.manual_seed(config.seed)
             self.model = ConditionalVAE(config)
         self.model.to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
+        # fused: one kernel updates every parameter (the same Adam arithmetic; on 2 CPU cores a
+        # `seed` step is 12 % faster, a `classic` step 28 %: bench/train_speed.py)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, fused=True)
         self._train_x = dataset.train_x.to(self.device)
         self._train_y = dataset.train_y.to(self.device)
         self._test_x = dataset.test_x.to(self.device)
