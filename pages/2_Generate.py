@@ -104,7 +104,10 @@ st.subheader("Interpolation")
 test = state.lab().dataset(shown.dataset.get("name", "mnist"))
 a_col, b_col = st.columns(2)
 ia = a_col.number_input("From test image #", 0, len(test.test_y) - 1, 0, key="gen_interp_a")
-ib = b_col.number_input("To test image #", 0, len(test.test_y) - 1, 1, key="gen_interp_b")
+other = (test.test_y != test.test_y[0]).nonzero()  # by default end on a different digit than #0
+ib = b_col.number_input(
+    "To test image #", 0, len(test.test_y) - 1, int(other[0]) if len(other) else 1, key="gen_interp_b"
+)
 with torch.no_grad():
     pair = test.test_x[[int(ia), int(ib)]]
     mu, _ = model.encode(pair)  # (2, z_dim)
@@ -115,7 +118,8 @@ strip = decode((1 - t) * mu[0].numpy() + t * mu[1].numpy(), (1 - t) * ends_p[0] 
 strip_img = grid(np.concatenate([pair.numpy()[:1], strip, pair.numpy()[1:]]), 12)
 st.image(strip_img, width=700, clamp=True)
 st.caption(
-    "Left and right: the two real test images. Between them: ten steps on the straight line between their "
-    "encodings (mu), with the classifier's digit belief blended the same way."
+    f"Left and right: the two real test images (labelled {names[int(test.test_y[int(ia)])]} "
+    f"and {names[int(test.test_y[int(ib)])]}). Between them: ten steps on the straight line between their "
+    "encodings (mu)" + (", with the classifier's digit belief blended the same way." if c.conditional else ".")
 )
 st.download_button("Download interpolation (PNG)", png_bytes(strip_img, 3), "interpolation.png", key="gen_dl_in")

@@ -24,6 +24,10 @@ def test_renders_with_the_live_component(app_env, fresh_streamlit_caches):
     assert len(at.get("image")) >= 3  # ten-digit row, traversal, interpolation
     downloads = {b.proto.label for b in at.get("download_button")}
     assert {"Download this digit (PNG)", "Download this row (PNG)", "Download traversal (PNG)"} <= downloads
+    # the interpolation starts between two different digits (test image #0 and #1 may be the same one)
+    caption = next(c.value for c in at.caption if c.value.startswith("Left and right"))
+    ends = caption.split("(labelled ")[1].split(")")[0].split(" and ")
+    assert len(ends) == 2 and ends[0] != ends[1], caption
 
 
 def test_choosing_a_digit_changes_the_image(app_env, fresh_streamlit_caches, fallback):
