@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from pages.ui.exports import checkpoint_bytes, metrics_csv, samples_gif, steps_csv
+from pages.ui.train_charts import CELL, sample_grid_png
 from tests.helpers import open_page
 from vae.checkpoint import load_checkpoint
 
@@ -18,8 +19,17 @@ def test_csv_gif_and_checkpoint_bytes(tiny_checkpoint, tmp_path):
     assert float(rows[-1]["test_loss"]) == ckpt.epoch_metrics[-1]["test_loss"]
     lines = steps_csv(ckpt.step_metrics).decode().splitlines()
     assert lines[0].startswith("step,") and len(lines) == 1 + len(ckpt.step_metrics["step"])
-    gif = Image.open(io.BytesIO(samples_gif(ckpt.sample_rows)))
-    assert gif.n_frames == 3 and gif.size[0] == 3 * (10 * 30 + 2)
+    names = tuple(str(d) for d in range(10))
+    gif = Image.open(io.BytesIO(samples_gif(ckpt.sample_rows, names, ckpt.row_epochs())))
+    png = Image.open(io.BytesIO(sample_grid_png(ckpt.sample_rows, names, ckpt.row_epochs())[0]))
+    assert gif.n_frames == 3 and gif.size[0] == png.size[0]  # each frame: one row of the grid, labelled alike
+    frames = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        frames.append(np.asarray(gif.convert("L")))
+    label = slice(0, png.size[0] - 10 * CELL)  # the "epoch N" margin left of the samples
+    assert not np.array_equal(frames[0][:, label], frames[1][:, label])  # epoch 1, epoch 2: different labels
+    assert (frames[0][:, label] < 128).any()  # ink in the margin
     copy = tmp_path / "copy.pt"
     copy.write_bytes(checkpoint_bytes(ckpt))
     assert load_checkpoint(copy).config == ckpt.config

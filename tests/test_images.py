@@ -74,6 +74,18 @@ def test_gif_has_one_frame_per_item():
         np.testing.assert_array_equal(pixels, frame)
 
 
+def test_gif_holds_its_last_frame():
+    frames = [grid(digits(1, seed=s), ncols=1) for s in range(3)]
+    decoded = Image.open(io.BytesIO(gif_bytes(frames, duration_ms=100, hold_last_ms=1500)))
+    durations = []
+    for i in range(decoded.n_frames):
+        decoded.seek(i)
+        durations.append(decoded.info["duration"])
+    assert durations == [100, 100, 1500]
+    with pytest.raises(ValueError, match="hold_last_ms"):
+        gif_bytes(frames, hold_last_ms=5)
+
+
 def test_gif_merges_repeated_frames_and_checks_its_input():
     a, b = grid(digits(1, 0), 1), grid(digits(1, 1), 1)
     assert Image.open(io.BytesIO(gif_bytes([a, a, b]))).n_frames == 2  # documented Pillow behaviour

@@ -61,20 +61,26 @@ def png_bytes(array: np.ndarray, scale: int = 1) -> bytes:
     return buffer.getvalue()
 
 
-def gif_bytes(frames: list[np.ndarray], duration_ms: int = 500, scale: int = 1) -> bytes:
-    """An endlessly looping animated GIF, one frame per uint8 (H, W) array, each shown `duration_ms`.
+def gif_bytes(
+    frames: list[np.ndarray], duration_ms: int = 500, scale: int = 1, hold_last_ms: int | None = None
+) -> bytes:
+    """An endlessly looping animated GIF, one frame per uint8 (H, W) array, each shown `duration_ms`
+    (the last one `hold_last_ms` when given, so a viewer sees where it ends before it starts over).
 
     Pillow merges a frame identical to the one before it into that one (showing it twice as
     long), so the file may hold fewer frames than given; it plays the same.
     """
     if len(frames) == 0:
         raise ValueError("a GIF needs at least one frame")
-    if duration_ms < 10:
-        raise ValueError(f"duration_ms must be >= 10 (GIF counts in hundredths of a second), got {duration_ms}")
+    for name, value in (("duration_ms", duration_ms), ("hold_last_ms", hold_last_ms or duration_ms)):
+        if value < 10:
+            raise ValueError(f"{name} must be >= 10 (GIF counts in hundredths of a second), got {value}")
     shapes = {np.shape(f) for f in frames}
     if len(shapes) != 1:
         raise ValueError(f"all frames must have the same shape, got {sorted(shapes)}")
     pictures = [_to_pil(f, scale) for f in frames]
     buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=duration_ms, loop=0)
+    durations = [duration_ms] * len(pictures)
+    durations[-1] = hold_last_ms or duration_ms
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=durations, loop=0)
     return buffer.getvalue()

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from pages.ui.train_charts import sample_grid_png
+from pages.ui.train_charts import epochs_of, labelled_rows, sample_grid_png
 from vae.checkpoint import Checkpoint, save_checkpoint
 from vae.config import Config
-from vae.images import gif_bytes, grid
+from vae.images import gif_bytes
 
 
 def metrics_csv(rows: list[dict]) -> bytes:
@@ -39,9 +39,17 @@ def steps_csv(steps: dict[str, np.ndarray]) -> bytes:
     return out.getvalue().encode()
 
 
-def samples_gif(rows: np.ndarray) -> bytes:
-    """One frame per epoch row: that epoch's ten digits, 3x upscaled."""
-    return gif_bytes([grid(row, len(row)) for row in rows], duration_ms=400, scale=3)
+def samples_gif(
+    rows: np.ndarray, col_labels: tuple[str, ...] | None = None, row_epochs: list[int] | None = None
+) -> bytes:
+    """One frame per epoch row: that epoch's ten samples, labelled "epoch N" and by column as in
+    the sample grid; the last frame is held for 2 s before the loop starts again."""
+    epochs = epochs_of(rows, row_epochs)
+    frames = [
+        np.asarray(labelled_rows(row[None], [epoch], col_labels, widest=f"epoch {epochs[-1]}"))
+        for row, epoch in zip(rows, epochs, strict=False)
+    ]
+    return gif_bytes(frames, duration_ms=400, hold_last_ms=2000)
 
 
 def checkpoint_bytes(ckpt: Checkpoint) -> bytes:
@@ -75,18 +83,16 @@ def download_row(
         ckpt = checkpoint()
         return sample_grid_png(ckpt.sample_rows, col_labels, ckpt.row_epochs())[0]
 
+    def grid_gif() -> bytes:
+        ckpt = checkpoint()
+        return samples_gif(ckpt.sample_rows, col_labels, ckpt.row_epochs())
+
     buttons = [
         ("Config (JSON)", lambda: json.dumps(config.to_dict(), indent=2), "config.json", "application/json", True),
         ("Epoch metrics (CSV)", lambda: metrics_csv(checkpoint().epoch_metrics), "epochs.csv", "text/csv", has_epochs),
         ("Step metrics (CSV)", lambda: steps_csv(checkpoint().step_metrics), "steps.csv", "text/csv", has_steps),
         ("Sample grid (PNG)", grid_png, "samples.png", "image/png", has_rows),
-        (
-            "Samples per epoch (GIF)",
-            lambda: samples_gif(checkpoint().sample_rows),
-            "samples.gif",
-            "image/gif",
-            has_rows,
-        ),
+        ("Samples per epoch (GIF)", grid_gif, "samples.gif", "image/gif", has_rows),
         ("Checkpoint (.pt)", lambda: checkpoint_bytes(checkpoint()), "checkpoint.pt", "application/octet-stream", True),
     ]
     for col, (label, make, suffix, mime, enabled) in zip(st.columns(len(buttons)), buttons, strict=True):

@@ -220,23 +220,23 @@ def _rows_to_show(n: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, MAX_ROWS)})
 
 
-def sample_grid_png(
-    rows: np.ndarray, col_labels: tuple[str, ...] | None, row_epochs: list[int] | None = None
-) -> tuple[bytes, list[int]]:
-    """The tutorial's picture: one row per epoch (10 samples), labelled "epoch N" and by column.
-
-    rows: (R, 10, 28, 28) in [0, 1]; row_epochs: the epoch of each row (None: 1, 2, ..., R; a slim
-    checkpoint keeps only some epochs). Returns PNG bytes and the epoch numbers shown.
-    """
+def epochs_of(rows: np.ndarray, row_epochs: list[int] | None) -> list[int]:
+    """The epoch of each sample row: `row_epochs` (a slim checkpoint keeps only some), else 1..R."""
     if not row_epochs or len(row_epochs) < len(rows):
-        row_epochs = list(range(1, len(rows) + 1))
-    picked = _rows_to_show(len(rows))
-    tiles = grid(np.asarray(rows)[picked].reshape(-1, 28, 28), 10, pad=PAD)  # uint8 (H, W)
+        return list(range(1, len(rows) + 1))
+    return [int(e) for e in row_epochs[: len(rows)]]
+
+
+def labelled_rows(
+    rows: np.ndarray, epochs: list[int], col_labels: tuple[str, ...] | None, widest: str | None = None
+) -> Image.Image:
+    """Sample rows (R, 10, 28, 28) in [0, 1], each labelled "epoch N" on its left, the columns by
+    class on top. `widest`: the longest row label to leave room for (frames of one GIF align)."""
+    tiles = grid(np.asarray(rows).reshape(-1, 28, 28), 10, pad=PAD)  # uint8 (H, W)
     tiles_img = Image.fromarray(tiles).resize(
         (tiles.shape[1] * SCALE, tiles.shape[0] * SCALE), Image.Resampling.NEAREST
     )
-    epochs = [int(row_epochs[i]) for i in picked]
-    left = int(_FONT.getlength(f"epoch {epochs[-1]}")) + 12
+    left = int(_FONT.getlength(widest or f"epoch {epochs[-1]}")) + 12
     lines = [_lines(c, CELL - 4) for c in col_labels] if col_labels else []
     top = 6 + 16 * max((len(x) for x in lines), default=0)
     canvas = Image.new("L", (left + tiles_img.width, top + tiles_img.height), 255)
@@ -249,8 +249,22 @@ def sample_grid_png(
         x = left + PAD * SCALE + c * CELL + 28 * SCALE // 2
         for k, line in enumerate(reversed(label_lines)):
             draw.text((x, top - 4 - 16 * k), line, fill=_INK, font=_FONT, anchor="md")
+    return canvas
+
+
+def sample_grid_png(
+    rows: np.ndarray, col_labels: tuple[str, ...] | None, row_epochs: list[int] | None = None
+) -> tuple[bytes, list[int]]:
+    """The tutorial's picture: one row per epoch (10 samples), labelled "epoch N" and by column.
+
+    rows: (R, 10, 28, 28) in [0, 1]; row_epochs: the epoch of each row (None: 1, 2, ..., R; a slim
+    checkpoint keeps only some epochs). Returns PNG bytes and the epoch numbers shown.
+    """
+    row_epochs = epochs_of(rows, row_epochs)
+    picked = _rows_to_show(len(rows))
+    epochs = [row_epochs[i] for i in picked]
     buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
+    labelled_rows(np.asarray(rows)[picked], epochs, col_labels).save(buffer, format="PNG")
     return buffer.getvalue(), epochs
 
 
