@@ -96,20 +96,32 @@ def _bins(*values: np.ndarray, n: int) -> dict:
     return dict(start=lo, end=hi + size, size=size)
 
 
-def elbo_histogram(groups: dict) -> go.Figure:
+def overlaid_histograms(
+    series: list[tuple[np.ndarray, str, str]], x_title: str, y_title: str, height: int, **bins
+) -> go.Figure:
+    """Histograms of (values, name, colour) drawn over each other, the legend on top."""
     fig = go.Figure()
-    bins = _bins(*(g["elbo"] for g in groups.values()), n=80)
-    for (name, g), color in zip(groups.items(), (BLUE, ORANGE, GREY), strict=True):
-        fig.add_histogram(x=g["elbo"], name=name, marker_color=color, opacity=0.75, xbins=bins)
+    for values, name, color in series:
+        fig.add_histogram(x=values, name=name, marker_color=color, opacity=0.75, **bins)
     fig.update_layout(
         barmode="overlay",
-        height=280,
+        height=height,
         margin=dict(l=10, r=10, t=30, b=10),
-        xaxis_title="ELBO of one image (nats; further right = more likely under the model)",
-        yaxis_title="number of images",
-        legend=dict(orientation="h", y=1.15),
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
     return fig
+
+
+def elbo_histogram(groups: dict) -> go.Figure:
+    return overlaid_histograms(
+        [(g["elbo"], name, color) for (name, g), color in zip(groups.items(), (BLUE, ORANGE, GREY), strict=True)],
+        "ELBO of one image (nats; further right = more likely under the model)",
+        "number of images",
+        height=280,
+        xbins=_bins(*(g["elbo"] for g in groups.values()), n=80),
+    )
 
 
 # --- 2 and 3. the prior, the decoder ---------------------------------------------------------------
@@ -173,21 +185,16 @@ def prior_vs_encoder(key: str, dataset: str, _model: ConditionalVAE, index: int,
 
 
 def error_histogram(result: dict) -> go.Figure:
-    fig = go.Figure()
-    for name, label, color in (
-        ("prior", "z from the prior N(0, I)", GREY),
-        ("encoder", "z from the encoder Q(z|X)", BLUE),
-    ):
-        fig.add_histogram(x=result[name]["error"], name=label, marker_color=color, opacity=0.75, nbinsx=30)
-    fig.update_layout(
-        barmode="overlay",
+    return overlaid_histograms(
+        [
+            (result["prior"]["error"], "z from the prior N(0, I)", GREY),
+            (result["encoder"]["error"], "z from the encoder Q(z|X)", BLUE),
+        ],
+        "reconstruction error −log P(X|z) (nats; lower = z could have drawn X)",
+        "number of z",
         height=260,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis_title="reconstruction error −log P(X|z) (nats; lower = z could have drawn X)",
-        yaxis_title="number of z",
-        legend=dict(orientation="h", y=1.18),
+        nbinsx=30,
     )
-    return fig
 
 
 # --- 5. the ELBO on the test set -------------------------------------------------------------------
