@@ -151,3 +151,13 @@ def test_map_renders_and_a_click_picks_that_digit(app_server, browser):
     page.locator(f"input[aria-label^='Test digit #'][value='{expected}']").wait_for(timeout=30_000)
     wait_for_app(page)
     assert page.get_by_text("Classifier's guess").count() == 1
+
+    # ... and hands its z to the Generate page (st.switch_page, with pages/ui/rerun_guard.py watching)
+    page.get_by_role("button", name="Open in Generate").click()
+    page.get_by_text(f"Loaded the style of test digit #{expected}").wait_for(timeout=30_000)
+    assert page.url.endswith("/Generate")
+    frame = page.wait_for_selector("iframe[title*='latent_canvas']", timeout=60_000).content_frame()
+    frame.wait_for_function("() => window.__renderCount > 0", timeout=60_000)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_role("heading", name="Latent space").count() == 0  # the old page is gone, not mixed in
