@@ -26,8 +26,10 @@ system-deps:
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-color-emoji dataset-fashion-mnist >/dev/null; \
 	  else echo "Install Chromium (the browser tests need it at /usr/bin/chromium or set CHROMIUM=path)."; fi; }
 
+# MALLOC_ARENA_MAX=2: glibc's limit on malloc arenas must be set before the server's first thread
+# starts; a 10-browser classroom then grows the server by about half as much (BENCHMARKS.md).
 run: $(VENV)/.installed
-	$(PY) -m streamlit run explorer_app.py --server.address $(HOST) --server.port $(PORT)
+	MALLOC_ARENA_MAX=2 $(PY) -m streamlit run explorer_app.py --server.address $(HOST) --server.port $(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .

@@ -46,7 +46,8 @@ class StreamlitServer:
         self.script = script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # MALLOC_ARENA_MAX as `make run` sets it, so the tests and benchmarks run the server users get
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2", **(env or {})}
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(os.environ.get("VAE_TEST_LOG_DIR", "/tmp")) / f"streamlit-{self.port}.log"

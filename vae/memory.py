@@ -29,7 +29,13 @@ def _glibc() -> ctypes.CDLL | None:
 
 def cap_malloc_arenas(arenas: int = 2) -> None:
     """At most `arenas` malloc arenas for threads started from now on (Streamlit runs each
-    browser session's script in a thread of its own)."""
+    browser session's script in a thread of its own).
+
+    Called from the app's first script run, this comes after Streamlit's server threads have made
+    arenas of their own: setting `MALLOC_ARENA_MAX=2` in the environment of the server process, as
+    `make run` does, caps them from the start and halved a 10-browser soak's growth (+123 and
+    +113 MB without it, +57 and +36 MB with it, 4 minutes each; BENCHMARKS.md). This call is the
+    fallback for a server started some other way."""
     if (libc := _glibc()) is not None:
         libc.mallopt(M_ARENA_MAX, arenas)
 
