@@ -20,12 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
-from pathlib import Path
 
 from bench import drive, proc
-from bench.harness import StreamlitServer
 
 
 async def choose_model(page, label: str) -> None:
@@ -107,15 +104,12 @@ def main() -> None:
     drive.add_browser_priority(parser)
     args = parser.parse_args()
     print(f"load average at start: {proc.load_average()}")
-    with tempfile.TemporaryDirectory(prefix="vae-latency-") as tmp:
-        env, notes = drive.app_env(Path(tmp))
-        if args.browser_priority == "idle":
-            notes.append("Chromium runs under SCHED_IDLE: the server gets the cores first (--browser-priority)")
-        for note in notes:
-            print(f"note: {note}")
-        errors = drive.Errors()
-        with StreamlitServer("explorer_app.py", env=env) as server:
-            asyncio.run(run(server.url, args, errors, drive.StepLog(env["VAE_CHECKPOINT_DIR"])))
+    notes = []
+    if args.browser_priority == "idle":
+        notes.append("Chromium runs under SCHED_IDLE: the server gets the cores first (--browser-priority)")
+    errors = drive.Errors()
+    with drive.app_server("vae-latency-", notes) as (server, env):
+        asyncio.run(run(server.url, args, errors, drive.StepLog(env["VAE_CHECKPOINT_DIR"])))
     print()
     print("\n".join(errors.report()))
     print(f"load average at end: {proc.load_average()}")

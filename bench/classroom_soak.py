@@ -33,14 +33,11 @@ import concurrent.futures
 import contextlib
 import os
 import random
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import drive, proc
-from bench.harness import StreamlitServer
-from pages.ui import rerun_guard
 
 # One round of a student's visits; Train comes every third visit, so each student watches the curves
 # early whatever its starting point (student i starts at visit i).
@@ -352,32 +349,28 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"load average at the start: {proc.load_average()}")
-    with tempfile.TemporaryDirectory(prefix="vae-soak-") as tmp:
-        env, notes = drive.app_env(Path(tmp))
-        env.update(item.split("=", 1) for item in args.env)
-        dataset, run_note = drive.long_run_dataset()
-        extra = [f"server environment: {item}" for item in args.env]
-        if args.browser_priority == "idle":
-            extra.append("Chromium runs under SCHED_IDLE: the server gets the cores first (--browser-priority)")
-        for note in [*notes, run_note, *extra]:
-            print(f"note: {note}")
-        with StreamlitServer("explorer_app.py", env=env) as server:
-            soak = run_soak(
-                dataset=dataset,
-                url=server.url,
-                checkpoint_dir=env["VAE_CHECKPOINT_DIR"],
-                server_pid=server.proc.pid,
-                browsers=args.browsers,
-                seconds=args.minutes * 60,
-                baseline=args.baseline,
-                pace=args.pace,
-                low_priority_browsers=args.browser_priority == "idle",
-                shots=args.shots,
-            )
-            dropped = rerun_guard.drops_in(server.log())
+    dataset, run_note = drive.long_run_dataset()
+    notes = [run_note, *(f"server environment: {item}" for item in args.env)]
+    if args.browser_priority == "idle":
+        notes.append("Chromium runs under SCHED_IDLE: the server gets the cores first (--browser-priority)")
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    with drive.app_server("vae-soak-", notes, extra_env) as (server, env):
+        soak = run_soak(
+            dataset=dataset,
+            url=server.url,
+            checkpoint_dir=env["VAE_CHECKPOINT_DIR"],
+            server_pid=server.proc.pid,
+            browsers=args.browsers,
+            seconds=args.minutes * 60,
+            baseline=args.baseline,
+            pace=args.pace,
+            low_priority_browsers=args.browser_priority == "idle",
+            shots=args.shots,
+        )
+        dropped = drive.dropped_reruns(server)
     print(f"load average at the end: {proc.load_average()}")
     print("\n".join(soak.lines()))
-    print(f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {dropped}")
+    print(dropped)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.harness import CHROMIUM_ARGS, ROOT, chromium_path
+from bench.harness import CHROMIUM_ARGS, ROOT, StreamlitServer, chromium_path
 
 PAGES = {  # sidebar label -> (URL path, title that set_page_config puts in document.title)
     "Home": ("/", "VAE Explorer"),
@@ -72,6 +72,29 @@ def app_env(workdir: Path) -> tuple[dict[str, str], list[str]]:
         "OMP_NUM_THREADS": "1",
     }
     return env, notes
+
+
+@contextlib.contextmanager
+def app_server(
+    prefix: str, notes: list[str] | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[StreamlitServer, dict[str, str]]]:
+    """The app for a benchmark: `app_env` in a temporary folder, plus `env`. Prints app_env's notes,
+    then `notes`, one `note:` line each, and yields (the running server, its environment)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        server_env, env_notes = app_env(Path(tmp))
+        server_env.update(env or {})
+        for note in [*env_notes, *(notes or [])]:
+            print(f"note: {note}")
+        with StreamlitServer("explorer_app.py", env=server_env) as server:
+            yield server, server_env
+
+
+def dropped_reruns(server: StreamlitServer) -> str:
+    """The line that says how many late fragment reruns the rerun guard dropped in `server`'s log."""
+    from pages.ui import rerun_guard
+
+    count = rerun_guard.drops_in(server.log())
+    return f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {count}"
 
 
 def long_run_dataset() -> tuple[str, str]:

@@ -13,13 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
-from pathlib import Path
 
 from bench import drive
-from bench.harness import StreamlitServer
-from pages.ui import rerun_guard
 
 OTHERS = ["Home", "Generate", "Latent space", "Reconstruct", "Theory"]
 
@@ -58,17 +54,13 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=300.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="vae-switch-") as tmp:
-        env, notes = drive.app_env(Path(tmp))
-        dataset, run_note = drive.long_run_dataset()
-        for note in [*notes, run_note]:
-            print(f"note: {note}")
-        with StreamlitServer("explorer_app.py", env=env) as server:
-            switches, errors = asyncio.run(run(server.url, args.browsers, args.seconds, dataset))
-            dropped = rerun_guard.drops_in(server.log())
+    dataset, run_note = drive.long_run_dataset()
+    with drive.app_server("vae-switch-", [run_note]) as (server, _):
+        switches, errors = asyncio.run(run(server.url, args.browsers, args.seconds, dataset))
+        dropped = drive.dropped_reruns(server)
     print(f"{args.browsers} browsers for {args.seconds:.0f} s: {switches} page switches")
     print("\n".join(errors.report()))
-    print(f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {dropped}")
+    print(dropped)
 
 
 if __name__ == "__main__":
