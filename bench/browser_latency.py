@@ -3,7 +3,7 @@
 Run: `.venv/bin/python -m bench.browser_latency [--changes 40] [--browsers 1 4] [--model "Live run"]`.
 Starts `streamlit run explorer_app.py` on a temporary copy of checkpoints/ (nothing in the repo is
 written), starts the shared run on the Train page (seed preset, 1,000 epochs, on Fashion-MNIST so that
-it outlasts the benchmark: see drive.long_run_dataset) in a browser of its own,
+it outlasts the benchmark: see appenv.long_run_dataset) in a browser of its own,
 and measures with the run PAUSED, then RUNNING, for 1 and for 4 browsers (each a context of one
 headless Chromium, all changing sliders at once). One change: every latent slider of the canvas
 moves (an `input` event each, as in a drag) and the last one is released (`change`: the values go
@@ -22,7 +22,7 @@ import asyncio
 import random
 import time
 
-from bench import drive, proc
+from bench import appenv, drive, proc
 
 
 async def choose_model(page, label: str) -> None:
@@ -68,7 +68,7 @@ async def measure(browser, url: str, n: int, changes: int, pause: float, model: 
 async def run(url: str, args, errors: drive.Errors, steps: drive.StepLog) -> None:
     async with drive.chromium(low_priority=args.browser_priority == "idle") as browser:
         t = time.monotonic()
-        dataset, note = drive.long_run_dataset()
+        dataset, note = appenv.long_run_dataset()
         await drive.start_training(browser, url, preset="seed", epochs=1000, dataset=dataset)
         print(f"{note}: started on the Train page in {time.monotonic() - t:.1f} s")
         stop = asyncio.Event()
@@ -108,7 +108,7 @@ def main() -> None:
     if args.browser_priority == "idle":
         notes.append("Chromium runs under SCHED_IDLE: the server gets the cores first (--browser-priority)")
     errors = drive.Errors()
-    with drive.app_server("vae-latency-", notes) as (server, env):
+    with appenv.app_server("vae-latency-", notes) as (server, env):
         asyncio.run(run(server.url, args, errors, drive.StepLog(env["VAE_CHECKPOINT_DIR"])))
     print()
     print("\n".join(errors.report()))

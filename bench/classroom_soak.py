@@ -3,7 +3,7 @@
 Run: `.venv/bin/python -m bench.classroom_soak --browsers 10 --minutes 5`. Starts `streamlit run
 explorer_app.py` on a temporary copy of checkpoints/ (nothing in the repo is written) and starts the
 shared run on the Train page (seed preset on Fashion-MNIST: 600 steps per epoch as with full MNIST,
-1,000 epochs, so it outlasts the soak; see drive.long_run_dataset). One browser then visits every page
+1,000 epochs, so it outlasts the soak; see appenv.long_run_dataset). One browser then visits every page
 once (first-use imports and caches are not growth), and the run is timed alone for `--baseline`
 seconds. Then N students arrive, each a context of one headless Chromium, and go round the pages with
 an action every `--pace` seconds or so (a fresh session by URL once per round, the sidebar's links
@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import drive, proc
+from bench import appenv, drive, proc
 
 # One round of a student's visits; Train comes every third visit, so each student watches the curves
 # early whatever its starting point (student i starts at visit i).
@@ -349,12 +349,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"load average at the start: {proc.load_average()}")
-    dataset, run_note = drive.long_run_dataset()
+    dataset, run_note = appenv.long_run_dataset()
     notes = [run_note, *(f"server environment: {item}" for item in args.env)]
     if args.browser_priority == "idle":
         notes.append("Chromium runs under SCHED_IDLE: the server gets the cores first (--browser-priority)")
     extra_env = dict(item.split("=", 1) for item in args.env)
-    with drive.app_server("vae-soak-", notes, extra_env) as (server, env):
+    with appenv.app_server("vae-soak-", notes, extra_env) as (server, env):
         soak = run_soak(
             dataset=dataset,
             url=server.url,
@@ -367,7 +367,7 @@ def main() -> None:
             low_priority_browsers=args.browser_priority == "idle",
             shots=args.shots,
         )
-        dropped = drive.dropped_reruns(server)
+        dropped = appenv.dropped_reruns(server)
     print(f"load average at the end: {proc.load_average()}")
     print("\n".join(soak.lines()))
     print(dropped)

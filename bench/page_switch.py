@@ -15,7 +15,7 @@ import asyncio
 import random
 import time
 
-from bench import drive
+from bench import appenv, drive
 
 OTHERS = ["Home", "Generate", "Latent space", "Reconstruct", "Theory"]
 
@@ -54,10 +54,10 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=300.0)
     args = parser.parse_args()
-    dataset, run_note = drive.long_run_dataset()
-    with drive.app_server("vae-switch-", [run_note]) as (server, _):
+    dataset, run_note = appenv.long_run_dataset()
+    with appenv.app_server("vae-switch-", [run_note]) as (server, _):
         switches, errors = asyncio.run(run(server.url, args.browsers, args.seconds, dataset))
-        dropped = drive.dropped_reruns(server)
+        dropped = appenv.dropped_reruns(server)
     print(f"{args.browsers} browsers for {args.seconds:.0f} s: {switches} page switches")
     print("\n".join(errors.report()))
     print(dropped)

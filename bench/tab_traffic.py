@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
-from bench import drive
-from bench.harness import StreamlitServer
+from bench import appenv, drive
 
 
 async def measure(url: str, dataset: str, seconds: float) -> tuple[float, float]:
@@ -45,10 +42,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
     args = parser.parse_args()
     for dataset in args.datasets:
-        with tempfile.TemporaryDirectory(prefix="vae-traffic-") as tmp:
-            env, _ = drive.app_env(Path(tmp))
-            with StreamlitServer("explorer_app.py", env=env) as server:
-                kbs, fps = asyncio.run(measure(server.url, dataset, args.seconds))
+        with appenv.app_server("vae-traffic-") as (server, _):
+            kbs, fps = asyncio.run(measure(server.url, dataset, args.seconds))
         print(f"{dataset:>14}: one Train tab receives {kbs:6.0f} KB/s in {fps:4.1f} frames/s ({args.seconds:.0f} s)")
 
 
