@@ -72,7 +72,8 @@ def gif_bytes(
     """
     if len(frames) == 0:
         raise ValueError("a GIF needs at least one frame")
-    for name, value in (("duration_ms", duration_ms), ("hold_last_ms", hold_last_ms or duration_ms)):
+    last_ms = duration_ms if hold_last_ms is None else hold_last_ms
+    for name, value in (("duration_ms", duration_ms), ("hold_last_ms", last_ms)):
         if value < 10:
             raise ValueError(f"{name} must be >= 10 (GIF counts in hundredths of a second), got {value}")
     shapes = {np.shape(f) for f in frames}
@@ -80,7 +81,6 @@ def gif_bytes(
         raise ValueError(f"all frames must have the same shape, got {sorted(shapes)}")
     pictures = [_to_pil(f, scale) for f in frames]
     buffer = io.BytesIO()
-    durations = [duration_ms] * len(pictures)
-    durations[-1] = hold_last_ms or duration_ms
+    durations = [duration_ms] * (len(pictures) - 1) + [last_ms]
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=durations, loop=0)
     return buffer.getvalue()

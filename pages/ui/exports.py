@@ -47,7 +47,7 @@ def samples_gif(
     epochs = epochs_of(rows, row_epochs)
     frames = [
         np.asarray(labelled_rows(row[None], [epoch], col_labels, widest=f"epoch {epochs[-1]}"))
-        for row, epoch in zip(rows, epochs, strict=False)
+        for row, epoch in zip(rows, epochs, strict=True)
     ]
     return gif_bytes(frames, duration_ms=400, hold_last_ms=2000)
 
