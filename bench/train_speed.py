@@ -26,7 +26,7 @@ import torch
 from vae.config import preset
 from vae.data import DEBIAN_FASHION_DIR, load_dataset
 from vae.losses import vae_loss
-from vae.model import ConditionalVAE
+from vae.model import IMAGE_PIXELS, ConditionalVAE
 from vae.trainer import Trainer
 
 
@@ -85,7 +85,7 @@ def matmuls(config, dataset, device: str) -> float:
         if isinstance(layer, torch.nn.Linear):
             n_in, n_out = layer.in_features, layer.out_features
             a, w, g = (torch.rand(*s, device=device) for s in ((b, n_in), (n_in, n_out), (b, n_out)))
-            products += [(a, w), (a.t(), g)] + ([(g, w.t())] if n_in != 784 else [])
+            products += [(a, w), (a.t(), g)] + ([(g, w.t())] if n_in != IMAGE_PIXELS else [])
     start = time.perf_counter()
     for _ in range(steps):
         for left, right in products:
