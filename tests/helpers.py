@@ -40,3 +40,28 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def write_idx(path: Path, array) -> None:
+    """`array` (uint8 values) as a gzipped IDX file, the format of MNIST's original files."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    header = struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def write_mnist_stand_in(data_dir: Path, n_train: int = 30, n_test: int = 20) -> None:
+    """Small random stand-ins for the four files torchvision keeps in <data_dir>/MNIST/raw/ (labels
+    0..9 in turn): what full MNIST on disk looks like to vae.data."""
+    import numpy as np
+
+    raw = data_dir / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(raw / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(raw / f"{stem}-labels-idx1-ubyte.gz", np.arange(n) % 10)

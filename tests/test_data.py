@@ -1,5 +1,3 @@
-import gzip
-import struct
 import urllib.error
 import urllib.request
 
@@ -7,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from vae.data import DEBIAN_FASHION_DIR, DatasetError, load_dataset, read_idx
+from tests.helpers import write_idx, write_mnist_stand_in
+from vae.data import DEBIAN_FASHION_DIR, DatasetError, full_mnist_on_disk, load_dataset, read_idx
 
 
 def test_subset_is_real_and_split_per_class(mnist):
@@ -34,15 +33,9 @@ def test_falls_back_and_says_so_when_downloads_are_impossible(tmp_path, monkeypa
     assert len(ds.train_y) == 4000
 
 
-def _write_idx(path, array):
-    header = struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
 def test_read_idx_round_trip(tmp_path):
     a = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
-    _write_idx(tmp_path / "x.gz", a)
+    write_idx(tmp_path / "x.gz", a)
     np.testing.assert_array_equal(read_idx(tmp_path / "x.gz"), a)
     (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04....")
     with pytest.raises(DatasetError):
@@ -64,12 +57,9 @@ def test_fashion_mnist_from_the_debian_package():
 def test_full_mnist_on_disk_is_read_without_a_download(tmp_path, monkeypatch):
     """The files torchvision keeps in <data_dir>/MNIST/raw/ (here small stand-ins) are read as they are."""
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("no download expected"))
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for stem, n in (("train", 30), ("t10k", 20)):
-        _write_idx(raw / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(raw / f"{stem}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    assert not full_mnist_on_disk(tmp_path)
+    write_mnist_stand_in(tmp_path, n_train=30, n_test=20)
+    assert full_mnist_on_disk(tmp_path)
     ds = load_dataset("mnist", tmp_path, download=True)
     assert ds.notice is None and "MNIST" in ds.source and "subset" not in ds.source
     assert ds.train_x.shape == (30, 784) and ds.test_y.tolist() == [i % 10 for i in range(20)]

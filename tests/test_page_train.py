@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from bench.harness import wait_for_app
 from pages.ui import state
 from pages.ui.train_charts import CELL, PAD, SCALE, sample_grid_png
-from tests.helpers import start_run_in_browser
+from tests.helpers import start_run_in_browser, write_mnist_stand_in
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.data import DIGIT_NAMES as DIGITS
 from vae.data import FASHION_NAMES
@@ -72,6 +72,25 @@ def test_choosing_a_preset_fills_the_form(page):
     assert at.text_input(key="train_classifier_layers").value == ""
     assert at.selectbox(key="train_likelihood").value == "bernoulli"
     assert at.number_input(key="train_classification_weight").value == 0.0
+
+
+def test_offline_the_form_offers_the_epochs_that_match_the_tutorials_run(page):
+    at = page  # app_env: no MNIST on disk, so `mnist` is the 4,000-digit subset
+    hint = [i.value for i in at.info if "offline subset" in i.value]
+    assert len(hint) == 1 and "4,000 training digits" in hint[0] and "1,200,000 images" in hint[0], hint
+    assert "20 epochs here show this one 80,000" in hint[0]
+    at.button(key="train_same_images").click().run()
+    assert at.number_input(key="train_epochs").value == 300  # 20 epochs x 60,000 / 4,000
+    assert not [i for i in at.info if "offline subset" in i.value]  # said once, then out of the way
+    at.selectbox(key="train_preset").select("classic").run()  # fewer epochs again: the hint returns
+    assert any("10 epochs here show this one 40,000" in i.value for i in at.info)
+
+
+def test_with_full_mnist_on_disk_there_is_no_offline_hint(app_env, fresh_streamlit_caches):
+    write_mnist_stand_in(Path(app_env["VAE_DATA_DIR"]))
+    at = _page()
+    assert at.selectbox(key="train_dataset").value == "mnist"
+    assert not [i for i in at.info if "offline subset" in i.value]
 
 
 @pytest.mark.parametrize(

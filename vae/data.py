@@ -87,21 +87,30 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def _read_idx_folder(folder: Path) -> tuple[np.ndarray, ...] | None:
-    """The four MNIST-format files in `folder` (plain or .gz), or None if any is missing."""
-    arrays = []
-    for stem in (
-        "train-images-idx3-ubyte",
-        "train-labels-idx1-ubyte",
-        "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte",
-    ):
-        found = [folder / stem, folder / f"{stem}.gz"]
-        path = next((p for p in found if p.exists()), None)
+IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _idx_paths(folder: Path) -> list[Path] | None:
+    """The four MNIST-format files in `folder` (each plain or .gz), or None if any is missing."""
+    paths = []
+    for stem in IDX_STEMS:
+        path = next((p for p in (folder / stem, folder / f"{stem}.gz") if p.exists()), None)
         if path is None:
             return None
-        arrays.append(read_idx(path))
-    return tuple(arrays)
+        paths.append(path)
+    return paths
+
+
+def _read_idx_folder(folder: Path) -> tuple[np.ndarray, ...] | None:
+    """The four MNIST-format files in `folder` as arrays, or None if any is missing."""
+    paths = _idx_paths(folder)
+    return tuple(read_idx(p) for p in paths) if paths is not None else None
+
+
+def full_mnist_on_disk(data_dir: str | os.PathLike = "data") -> bool:
+    """Whether `load_dataset("mnist", data_dir, download=False)` finds full MNIST (else: the offline
+    subset), without reading it."""
+    return _idx_paths(Path(data_dir) / "MNIST" / "raw") is not None
 
 
 def _torchvision(cls_name: str, data_dir: Path, download: bool) -> tuple[np.ndarray, ...]:
