@@ -7,7 +7,7 @@ from pages.ui.pacer import pace
 from pages.ui.train_charts import GRID_EVERY, class_names, draw_history, live_grid_epochs, progress_text
 from vae.checkpoint import CheckpointError
 from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
-from vae.data import DatasetError, full_mnist_on_disk
+from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, full_mnist_on_disk
 
 LIVE_STATES = ("running", "paused")
 REFRESH_SECONDS = 1.0  # the live panel redraws this long after the browser has drawn it (see pages/ui/pacer)
@@ -34,7 +34,6 @@ HELP = {
     "seed": "Same seed and settings: the same model.",
 }
 LAYERS = ("encoder_layers", "decoder_layers", "classifier_layers")
-TUTORIAL_TRAIN_IMAGES = 60_000  # the tutorial's 20 epochs are over MNIST's full training split
 
 shown = layout.page(
     "Train", "Train a VAE live: watch its losses fall and, epoch by epoch, its digits appear.", icon="🏋️"
@@ -136,7 +135,7 @@ def offline_epochs_hint() -> None:
     except DatasetError:
         return  # Start says what is wrong with the data
     tutorial = PRESETS["seed"].epochs * TUTORIAL_TRAIN_IMAGES
-    same = min(1000, round(tutorial / n))  # 1000: the form's maximum
+    same = min(1000, epochs_for_tutorial_images(n, PRESETS["seed"].epochs))  # 1000: the form's maximum
     epochs = st.session_state["train_epochs"]
     if epochs >= same:
         return

