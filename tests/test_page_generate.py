@@ -73,3 +73,22 @@ def test_generate_page_in_chromium(app_server, browser, screenshot_dir):
     assert np.abs(np.array(first) - np.array(second)).max() > 0.05
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(screenshot_dir / "generate.png"), full_page=True)
+
+
+def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_streamlit_caches, fallback):
+    from pages.ui import state
+    from vae.config import preset
+
+    def offered(at) -> bool:
+        return any(b.key == "sidebar_show_live" for b in at.sidebar.button)
+
+    at = open_page(PAGE)
+    assert not offered(at)  # no live run: nothing to offer
+    trainer = state.lab().start(preset("tiny").replace(epochs=1000))  # the instructor's run
+    trainer.pause()
+    at.sidebar.selectbox(key="sidebar_model").select("tiny-test").run()  # this student looks at a saved model
+    assert not at.exception and offered(at)
+    assert any("A live run is paused on this server" in c.value for c in at.sidebar.caption)
+    at.sidebar.button(key="sidebar_show_live").click().run()
+    assert at.sidebar.selectbox(key="sidebar_model").value == state.LIVE
+    assert not offered(at) and not at.exception

@@ -53,7 +53,19 @@ def sidebar() -> state.Shown | None:
         if shown is None:
             return None
         describe(shown)
+        offer_live_run(shown)
     return shown
+
+
+def offer_live_run(shown: state.Shown) -> None:
+    """In a classroom the instructor's run trains while students look at a saved model (the picker's
+    default): tell them, and take them to it with one click."""
+    trainer = state.lab().trainer
+    if shown.live or trainer is None or trainer.state not in ("running", "paused"):
+        return
+    doing = "training" if trainer.state == "running" else "paused"
+    st.caption(f"A live run is {doing} on this server; this page shows a saved model.")
+    st.button("Show the live run", key="sidebar_show_live", on_click=show, args=(state.LIVE,), width="stretch")
 
 
 def describe(shown: state.Shown) -> None:
