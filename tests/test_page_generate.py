@@ -1,10 +1,12 @@
 """The Generate page: AppTest on the server-side path, and the real page in Chromium."""
 
+import re
+
 import numpy as np
 import pytest
 
 from bench.harness import wait_for_app
-from tests.helpers import open_page
+from tests.helpers import open_page, start_run_in_browser
 
 PAGE = "pages/2_Generate.py"
 
@@ -92,3 +94,24 @@ def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_st
     at.sidebar.button(key="sidebar_show_live").click().run()
     assert at.sidebar.selectbox(key="sidebar_model").value == state.LIVE
     assert not offered(at) and not at.exception
+
+
+@pytest.mark.browser
+def test_a_page_drawn_from_an_older_epoch_of_the_live_run_updates_on_request(app_server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{app_server.url}/Train")
+    wait_for_app(page)
+    start_run_in_browser(page, epochs=50, batch_size=2)  # 2,000 steps an epoch: a few seconds each
+    page.get_by_text("Training in the background").wait_for(timeout=120_000)
+    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']", has_text="Generate").click()
+    frame = page.wait_for_selector("iframe[title*='latent_canvas']", timeout=60_000).content_frame()
+    frame.wait_for_function("() => document.body.dataset.weightsKey", timeout=60_000)
+    key_before = frame.evaluate("() => document.body.dataset.weightsKey")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    update = sidebar.get_by_role("button", name=re.compile(r"^Update to epoch \d+$"))
+    update.wait_for(timeout=120_000)  # the run has finished an epoch since the page was drawn
+    assert "This page shows the model after epoch" in sidebar.inner_text()
+    update.click()
+    frame = page.wait_for_selector("iframe[title*='latent_canvas']", timeout=60_000).content_frame()
+    frame.wait_for_function("(k) => document.body.dataset.weightsKey !== k", arg=key_before, timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -24,10 +24,12 @@ def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     st.title(f"{icon} {title}")
     st.caption(purpose)
-    return sidebar()
+    return sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
 
 
-def sidebar() -> state.Shown | None:
+def sidebar(follow: bool = True) -> state.Shown | None:
+    """The page links, the instructor box and the model picker; returns the model to show. With
+    `follow`, a page drawn from an earlier epoch of the live run offers to redraw at the latest."""
     options = state.choices()
     with st.sidebar:
         for path, label, icon in PAGES:
@@ -52,7 +54,7 @@ def sidebar() -> state.Shown | None:
         shown = state.shown(choice)
         if shown is None:
             return None
-        describe(shown)
+        describe(shown, follow)
         offer_live_run(shown)
     return shown
 
@@ -68,12 +70,12 @@ def offer_live_run(shown: state.Shown) -> None:
     st.button("Show the live run", key="sidebar_show_live", on_click=show, args=(state.LIVE,), width="stretch")
 
 
-def describe(shown: state.Shown) -> None:
+def describe(shown: state.Shown, follow: bool = True) -> None:
     c = shown.config
     where = f"{shown.dataset.get('name', '?')} · {shown.dataset.get('n_train', '?'):,} training images"
     if shown.live:
         ticking = shown.state in ("running", "paused")
-        st.fragment(live_status, run_every=2.0 if ticking else None)()
+        st.fragment(live_status, run_every=2.0 if ticking else None)(shown.epoch if follow else None)
     else:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
     st.caption(where)
@@ -85,8 +87,12 @@ def describe(shown: state.Shown) -> None:
             st.caption(shown.dataset["notice"])
 
 
-def live_status() -> None:
-    """The live run's state and epoch; a fragment that refreshes itself while the run is live."""
+def live_status(drawn_epoch: int | None = None) -> None:
+    """The live run's state and epoch; a fragment that refreshes itself while the run is live.
+
+    `drawn_epoch`: the epoch of the weights the page was drawn with. The page itself redraws only
+    when its user does something (a rerun every few seconds for every student would load the server
+    and move pictures under their mouse), so once the run has moved on, a button redraws it."""
     trainer = state.lab().trainer
     if trainer is None:
         return
@@ -94,6 +100,10 @@ def live_status() -> None:
         trainer.state, trainer.state
     )
     st.markdown(f"**{status}** · epoch {trainer.epoch}/{trainer.config.epochs}")
+    if drawn_epoch is not None and trainer.epoch > drawn_epoch:
+        st.caption(f"This page shows the model after epoch {drawn_epoch}.")
+        if st.button(f"Update to epoch {trainer.epoch}", key="sidebar_follow", width="stretch"):
+            st.rerun()  # the whole page, with the newest weights
 
 
 def show(choice: str) -> None:
