@@ -126,7 +126,8 @@ if "train_z_dim" not in st.session_state:
 
 def offline_epochs_hint() -> None:
     """Offline, `mnist` is the 4,000-digit subset, where the tutorial's 20 epochs are 1/15 of its
-    training (800 steps, not 12,000) and leave the digits blurry. Say so to whoever can start a run,
+    training (800 steps, not 12,000): the `seed` model then draws the digit asked for 3 times in 10,
+    and 9 in 10 after 300 epochs (about 40 s; `bench/live_run.py`). Say so to whoever can start a run,
     and offer the epochs that show the model as many images as the tutorial's run."""
     if not control or st.session_state["train_dataset"] != "mnist" or full_mnist_on_disk(lab.data_dir):
         return
@@ -142,8 +143,10 @@ def offline_epochs_hint() -> None:
     st.info(
         f"Without full MNIST on disk, **mnist** is the offline subset here: {n:,} training digits, not the "
         f"tutorial's {TUTORIAL_TRAIN_IMAGES:,}. The tutorial's {PRESETS['seed'].epochs} epochs showed its model "
-        f"{tutorial:,} images; {epochs} epochs here show this one {epochs * n:,}, too few for sharp digits. "
-        f"{same} epochs here show it as many (with the `seed` preset, about 40 s on a 2-core machine).",
+        f"{tutorial:,} images; {epochs} epochs here show this one {epochs * n:,}, too few"
+        + (": asked for a digit, the `seed` model then draws it about 3 times in 10. " if epochs == 20 else ". ")
+        + f"{same} epochs here show it as many images (about 40 s on a 2-core machine), after which the `seed` "
+        "model draws the digit asked for about 9 times in 10.",
         icon="💡",
     )
     st.button(
