@@ -6,7 +6,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from pages.ui.exports import checkpoint_bytes, metrics_csv, samples_gif, steps_csv
+from pages.ui.exports import checkpoint_bytes, gif_frame_ms, metrics_csv, samples_gif, steps_csv
 from pages.ui.train_charts import CELL, sample_grid_png
 from tests.helpers import open_page
 from vae.checkpoint import load_checkpoint
@@ -36,6 +36,18 @@ def test_csv_gif_and_checkpoint_bytes(tiny_checkpoint, tmp_path):
     ckpt.path = None  # a live run: serialised on demand
     copy.write_bytes(checkpoint_bytes(ckpt))
     assert load_checkpoint(copy).epoch == 3
+
+
+def test_a_long_runs_gif_keeps_every_epoch_but_plays_in_seconds():
+    rng = np.random.default_rng(0)
+    rows = rng.random((300, 10, 28, 28), dtype=np.float32)  # 300 epochs, every frame different
+    gif = Image.open(io.BytesIO(samples_gif(rows, None, list(range(1, 301)))))
+    durations = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        durations.append(gif.info["duration"])
+    assert gif.n_frames == 300 and set(durations[:-1]) == {50} and durations[-1] == 2000  # 15 s, then a pause
+    assert gif_frame_ms(3) == 400 and gif_frame_ms(1000) == 20  # short runs stay readable; never under 20 ms
 
 
 def test_train_page_offers_every_download(app_env, fresh_streamlit_caches):

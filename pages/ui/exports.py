@@ -39,6 +39,17 @@ def steps_csv(steps: dict[str, np.ndarray]) -> bytes:
     return out.getvalue().encode()
 
 
+GIF_FRAME_MS = 400  # a short run's frames: slow enough to read each one
+GIF_SECONDS = 15.0  # a long run's frames are shown faster, so that it plays in about this long ...
+GIF_FASTEST_MS = 20  # ... but no faster: browsers show shorter GIF frames (10 ms, 0) for 100 ms
+
+
+def gif_frame_ms(n_frames: int) -> int:
+    """How long each frame of an `n_frames` GIF shows: 400 ms up to 37 frames (15 s), then shorter
+    (300 epochs: 50 ms each, 15 s), at least 20 ms (1,000 epochs: 20 s); in GIF's 10 ms steps."""
+    return max(GIF_FASTEST_MS, min(GIF_FRAME_MS, int(GIF_SECONDS * 1000 / max(n_frames, 1)) // 10 * 10))
+
+
 def samples_gif(
     rows: np.ndarray, col_labels: tuple[str, ...] | None = None, row_epochs: list[int] | None = None
 ) -> bytes:
@@ -49,7 +60,7 @@ def samples_gif(
         np.asarray(labelled_rows(row[None], [epoch], col_labels, widest=f"epoch {epochs[-1]}"))
         for row, epoch in zip(rows, epochs, strict=True)
     ]
-    return gif_bytes(frames, duration_ms=400, hold_last_ms=2000)
+    return gif_bytes(frames, duration_ms=gif_frame_ms(len(frames)), hold_last_ms=2000)
 
 
 def checkpoint_bytes(ckpt: Checkpoint) -> bytes:
