@@ -94,12 +94,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     dataset = load_dataset(config.dataset, args.data_dir)
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
-        tutorial_epochs = preset("seed").epochs
-        same = epochs_for_tutorial_images(len(dataset.train_y), tutorial_epochs)
+        n, tutorial_epochs = len(dataset.train_y), preset("seed").epochs
+        same = epochs_for_tutorial_images(n, tutorial_epochs)
         if config.epochs < same:
             print(
-                f"note: {config.epochs} epoch{'s' * (config.epochs != 1)} of these {len(dataset.train_y):,} images show the model "
-                f"{config.epochs * len(dataset.train_y):,}; the tutorial's {tutorial_epochs} epochs of full MNIST "
+                f"note: {config.epochs} epoch{'s' * (config.epochs != 1)} of these {n:,} images show the model "
+                f"{config.epochs * n:,}; the tutorial's {tutorial_epochs} epochs of full MNIST "
                 f"showed it {tutorial_epochs * TUTORIAL_TRAIN_IMAGES:,}. For digits as sharp, use --epochs {same}.",
                 file=sys.stderr,
             )
