@@ -5,6 +5,7 @@ import streamlit as st
 import torch
 
 from pages.ui import layout
+from pages.ui.words import words
 from vae.images import grid
 from vae.model import NUM_CLASSES, one_hot
 
@@ -24,17 +25,20 @@ pick the digit yourself while *z* sets the handwriting style.
 )
 
 if shown is not None:
-    c = shown.config
-    st.subheader(f"Ten digits in five styles, drawn just now by “{shown.label}”")
+    c, vocab = shown.config, words(shown.dataset.get("name", "mnist"))
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         if c.conditional:
+            st.subheader(f"Ten {vocab.plural} in five styles, drawn just now by “{shown.label}”")
             z = torch.randn(5, 1, c.z_dim, generator=g).expand(5, NUM_CLASSES, c.z_dim).reshape(-1, c.z_dim)
             images = shown.model.decode(z, one_hot(np.tile(np.arange(NUM_CLASSES), 5)))
+            about = f"Each row shares one random style z; each column asks for one {vocab.kind} ({vocab.span})."
         else:
+            st.subheader(f"Fifty {vocab.item}s, drawn just now by “{shown.label}”")
             images = shown.model.decode(torch.randn(5 * NUM_CLASSES, c.z_dim, generator=g))
+            about = f"Each picture decodes its own random z. This model is a plain VAE: it cannot be told which {vocab.kind} to draw."
     st.image(grid(images.numpy(), NUM_CLASSES), width=560, clamp=True)
-    st.caption("Each row shares one random style z; each column asks for one digit (0 to 9).")
+    st.caption(about)
 
 st.subheader("Where to go")
 cols = st.columns(5)

@@ -4,7 +4,8 @@ import streamlit as st
 
 from pages.ui import auth, exports, layout, state
 from pages.ui.pacer import pace
-from pages.ui.train_charts import GRID_EVERY, class_names, draw_history, live_grid_epochs, progress_text
+from pages.ui.train_charts import GRID_EVERY, draw_history, live_grid_epochs, progress_text
+from pages.ui.words import words
 from vae.checkpoint import CheckpointError
 from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
 from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, full_mnist_on_disk
@@ -257,7 +258,7 @@ if trainer is not None and (live or shown is None or shown.live):
                 st.rerun()
     st.subheader("Download")
     t = trainer
-    labels = class_names(t.dataset.name) if t.config.conditional else None
+    labels = words(t.dataset.name).names if t.config.conditional else None
     exports.download_row(f"run-{t.run_id}", t.config, t.to_checkpoint, t.epoch > 0, t.step > 0, labels)
 elif shown is not None:
     st.subheader(f"How “{shown.label}” learned")
@@ -277,7 +278,7 @@ elif shown is not None:
         rows = lambda: ckpt.sample_rows  # noqa: E731 - read only when the picture is not cached
         draw_history(shown.key, ckpt.config, name, ckpt.epoch_metrics, ckpt.step_metrics, rows, row_epochs)
         st.subheader("Download")
-        labels = class_names(name) if ckpt.config.conditional else None
+        labels = words(name).names if ckpt.config.conditional else None
         has_epochs, has_steps = bool(ckpt.epoch_metrics), bool(ckpt.step)
         exports.download_row(shown.label, ckpt.config, lambda: ckpt, has_epochs, has_steps, labels, has_rows)
 else:

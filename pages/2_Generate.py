@@ -6,6 +6,7 @@ import torch
 
 from pages.ui import layout, state
 from pages.ui.latent_canvas import Z_RANGE, latent_controls
+from pages.ui.words import words
 from vae.evaluate import kl_per_dimension
 from vae.images import grid, png_bytes
 from vae.model import NUM_CLASSES, one_hot
@@ -13,12 +14,13 @@ from vae.model import NUM_CLASSES, one_hot
 shown = layout.need_model(
     layout.page(
         "Generate",
-        "Choose what to draw with the digit input, and how to draw it with the latent vector z.",
+        "Choose what to draw with the label input, and how to draw it with the latent vector z.",
         icon="🎨",
     )
 )
 c, model = shown.config, shown.model
-names = state.lab().dataset(shown.dataset.get("name", "mnist")).class_names
+vocab = words(shown.dataset.get("name", "mnist"))
+names = vocab.names
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -52,7 +54,7 @@ if request and len(request.get("z", [])) == c.z_dim:
     digit = int(request.get("digit", 0))
     jump = {"z": list(request["z"]), "digit_a": digit, "digit_b": digit, "mix": 0.0, "nonce": nonce}
     st.session_state["gen_initial"] = jump
-    st.success(f"Loaded the style of {request.get('source', 'a test digit')}.")
+    st.success(f"Loaded the style of {request.get('source', f'a test {vocab.item}')}.")
 initial = st.session_state.get("gen_initial")
 if initial is not None and len(initial.get("z", [])) != c.z_dim:
     initial = None  # made for another model
@@ -67,20 +69,22 @@ prob = np.asarray(values["digit_prob"] or [0.0] * NUM_CLASSES, dtype=np.float32)
 image = decode(z, prob)
 
 st.download_button(
-    "Download this digit (PNG)",
+    f"Download this {vocab.item} (PNG)",
     png_bytes(grid(image, 1, pad=0), scale=10),
-    file_name="digit.png",
+    file_name=f"{vocab.item}.png",
     mime="image/png",
     key="gen_dl_one",
 )
 
 if c.conditional:
-    st.subheader("The same style, every digit")
+    st.subheader(f"The same style, every {vocab.kind}")
     row = decode(np.repeat(z, NUM_CLASSES, 0), one_hot(range(NUM_CLASSES)).numpy())
     row_img = grid(row, NUM_CLASSES)
     st.image(row_img, width=700, clamp=True)
-    st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The handwriting stays; the digit changes.")
-    st.download_button("Download this row (PNG)", png_bytes(row_img, 3), "digit-row.png", "image/png", key="gen_dl_row")
+    st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The {vocab.style} stays; the {vocab.kind} changes.")
+    st.download_button(
+        "Download this row (PNG)", png_bytes(row_img, 3), f"{vocab.kind}-row.png", "image/png", key="gen_dl_row"
+    )
 
 st.subheader("Latent traversal")
 default_dim = int(np.argmax(kl))
@@ -96,7 +100,7 @@ traversal = grid(decode(zs, digits), len(steps))
 st.image(traversal, width=560, clamp=True)
 st.caption(
     f"Columns: z{dim} from {-Z_RANGE:g} to {Z_RANGE:g}, every other dimension as on the sliders. "
-    + ("Rows: the ten digits." if c.conditional else "")
+    + (f"Rows: the ten {vocab.plural}." if c.conditional else "")
 )
 st.download_button("Download traversal (PNG)", png_bytes(traversal, 3), "traversal.png", "image/png", key="gen_dl_tr")
 
@@ -104,7 +108,7 @@ st.subheader("Interpolation")
 test = state.lab().dataset(shown.dataset.get("name", "mnist"))
 a_col, b_col = st.columns(2)
 ia = a_col.number_input("From test image #", 0, len(test.test_y) - 1, 0, key="gen_interp_a")
-other = (test.test_y != test.test_y[0]).nonzero()  # by default end on a different digit than #0
+other = (test.test_y != test.test_y[0]).nonzero()  # by default end on a different class than #0
 ib = b_col.number_input(
     "To test image #", 0, len(test.test_y) - 1, int(other[0]) if len(other) else 1, key="gen_interp_b"
 )
@@ -120,6 +124,6 @@ st.image(strip_img, width=700, clamp=True)
 st.caption(
     f"Left and right: the two real test images (labelled {names[int(test.test_y[int(ia)])]} "
     f"and {names[int(test.test_y[int(ib)])]}). Between them: ten steps on the straight line between their "
-    "encodings (mu)" + (", with the classifier's digit belief blended the same way." if c.conditional else ".")
+    "encodings (mu)" + (f", with the classifier's {vocab.kind} belief blended the same way." if c.conditional else ".")
 )
 st.download_button("Download interpolation (PNG)", png_bytes(strip_img, 3), "interpolation.png", key="gen_dl_in")

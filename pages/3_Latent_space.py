@@ -6,21 +6,21 @@ import numpy as np
 import streamlit as st
 
 from pages.ui import digits, layout
+from pages.ui.words import words
 
 GENERATE = Path(__file__).parent / "2_Generate.py"
 
 shown = layout.need_model(
     layout.page(
         "Latent space",
-        "Every test digit becomes one point: the mean z that the encoder gives it. Look-alikes land close together.",
+        "Every test image becomes one point: the mean z that the encoder gives it. Look-alikes land close together.",
         icon="🗺️",
     )
 )
 c = shown.config
 ds = digits.test_set(shown)
-names = ds.class_names
-noun = "digit" if ds.name == "mnist" else "image"  # Fashion-MNIST holds clothes
-kind = "digit" if ds.name == "mnist" else "class"
+vocab = words(ds.name)
+names, noun, kind = vocab.names, vocab.item, vocab.kind
 enc = digits.encodings(shown.key, shown.model, ds.name)
 n = len(enc["mu"])
 

@@ -7,6 +7,7 @@ from PIL import Image, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
 from pages.ui import digits, layout
+from pages.ui.words import words
 from vae.images import grid, png_bytes
 from vae.preprocess import to_mnist
 from vae.projection import encode_means
@@ -16,13 +17,13 @@ BATCH = 24  # test digits per batch: three rows of eight
 shown = layout.need_model(
     layout.page(
         "Reconstruct",
-        "Digits in, digits out: how well does the model redraw what it sees? Then draw a digit yourself.",
+        "Images in, images out: how well does the model redraw what it sees? Then draw one yourself.",
         icon="🔍",
     )
 )
 ds = digits.test_set(shown)
-names = ds.class_names
-noun = "digit" if ds.name == "mnist" else "image"  # Fashion-MNIST holds clothes
+vocab = words(ds.name)
+names, noun = vocab.names, vocab.item
 
 head, button = st.columns([5, 1], vertical_alignment="bottom")
 head.subheader(f"Test {noun}s and their reconstructions")
@@ -73,7 +74,9 @@ def your_own() -> None:
             return_image_data=True,
             key="rec_canvas",
         )
-        st.caption(f"One {noun}, big, with the mouse: white ink on black, like MNIST. Hover for undo and clear.")
+        st.caption(
+            f"One {noun}, big, with the mouse: white ink on black, like the test {noun}s. Hover for undo and clear."
+        )
         with st.expander("No mouse? Upload a picture instead"):
             upload = st.file_uploader(f"A photo or PNG of one {noun}", type=["png", "jpg", "jpeg"], key="rec_upload")
 
@@ -90,7 +93,9 @@ def your_own() -> None:
             if problem and "empty" not in problem:
                 st.error(f"That picture could not be read: {problem}. Try another one, or draw on the canvas.")
             else:
-                st.info(f"Draw a {noun} on the black square: its reconstruction and the model's guess appear here.")
+                st.info(
+                    f"Draw {vocab.an_item} on the black square: its reconstruction and the model's guess appear here."
+                )
         return
 
     mine = torch.from_numpy(image.reshape(1, 784))
@@ -98,7 +103,7 @@ def your_own() -> None:
     with seen_col:
         st.image(digits.picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
         st.caption(
-            f"Left: your {noun} as the model sees it (28 × 28, scaled and centred like MNIST). "
+            f"Left: your {noun} as the model sees it (28 × 28, scaled and centred like the test {noun}s). "
             "Right: the model's reconstruction."
         )
     with guess_col:

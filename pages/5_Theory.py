@@ -7,6 +7,7 @@ from torch import Tensor
 from pages.ui import layout, state
 from pages.ui import theory_widgets as tw
 from pages.ui.latent_canvas import latent_controls
+from pages.ui.words import words
 from vae.data import DatasetError
 
 shown = layout.need_model(
@@ -15,7 +16,8 @@ shown = layout.need_model(
 c = shown.config
 try:
     data = shown.dataset.get("name", c.dataset)
-    names = tw.class_names(data)
+    vocab = words(data)
+    names = vocab.names
     n_test = shown.dataset.get("n_test") or len(state.lab().dataset(data).test_y)
 except DatasetError as exc:
     st.error(f"The test images for this model could not be loaded: {exc}")
@@ -29,7 +31,7 @@ likelihood_tex = (
 
 st.markdown(
     f"Every number and picture on this page comes from **{shown.label}** (z_dim {c.z_dim}, "
-    f"{'digit-conditioned' if c.conditional else 'plain VAE'}), computed just now. Pick another model in the sidebar "
+    f"{f'{vocab.kind}-conditioned' if c.conditional else 'plain VAE'}), computed just now. Pick another model in the sidebar "
     "and the page follows it. ELBOs and log-likelihoods are in *nats* (natural logarithms) per image."
 )
 
@@ -55,7 +57,7 @@ for (name, g), col in zip(groups.items(), st.columns(3), strict=True):
     with col:
         st.markdown(f"**{name}** · mean ELBO {np.mean(g['elbo']):,.0f}")
         captions = [f"{cap}: {e:,.0f}".lstrip(": ") for cap, e in zip(g["captions"], g["elbo"], strict=False)]
-        st.image(tw.pictures(g["images"]), caption=captions)
+        st.image(tw.pictures(g["images"]), caption=captions, width=84)  # 28 px x 3, however long the caption
 st.plotly_chart(tw.elbo_histogram(groups), key="th_elbo_hist")
 glued, real = np.mean(groups["Two halves glued"]["elbo"]), np.mean(groups["Test images"]["elbo"])
 st.caption(
@@ -86,9 +88,9 @@ def prior_widget() -> None:
     if st.button("🎲 Draw 8 new z", key="th_prior_new"):
         st.session_state["th_prior_seed"] = st.session_state.get("th_prior_seed", 0) + 1
     images, digits = tw.prior_samples(shown.model, st.session_state.get("th_prior_seed", 0))
-    captions = [f"digit {names[d]}" for d in digits] if digits else None
+    captions = [vocab.called(d) for d in digits] if digits else None
     st.image(tw.pictures(images), caption=captions)
-    extra = " Each also gets a random digit to draw (section 7)." if digits else ""
+    extra = f" Each also gets a random {vocab.kind} to draw (section 7)." if digits else ""
     st.caption(f"Eight z drawn from P(z) = N(0, I) and decoded: each z is a set of drawing instructions.{extra}")
 
 
@@ -135,7 +137,7 @@ def encoder_widget() -> None:
     x, label = tw.test_image(data, index)
     r = tw.prior_vs_encoder(shown.key, data, shown.model, index)
     cols = st.columns([1, 2, 2])
-    cols[0].image(tw.picture(x, 1, 3), caption=f"X: a {names[label]}")
+    cols[0].image(tw.picture(x, 1, 3), caption=f"X, labelled {names[label]}")
     cols[1].image(tw.picture(r["prior"]["images"], 6, 2), caption="6 of the 100 z from the prior, decoded")
     cols[2].image(tw.picture(r["encoder"]["images"], 6, 2), caption="6 of the 100 z from the encoder, decoded")
     st.plotly_chart(tw.error_histogram(r), key="th_mc_hist")
@@ -147,7 +149,7 @@ def encoder_widget() -> None:
         f"encoder z is about $e^{{{prior - enc:.0f}}}$ times more likely to have drawn X than a typical prior z."
     )
     if c.conditional:
-        st.caption("Both decode with the classifier's guess of X's digit, so only z differs.")
+        st.caption(f"Both decode with the classifier's guess of X's {vocab.kind}, so only z differs.")
 
 
 encoder_widget()
@@ -223,7 +225,7 @@ def reparam_widget() -> None:
     r = tw.reparameterize(shown.model, x, st.session_state.get("th_eps_seed", 0))
     left, right = st.columns([1, 2])
     left.image(tw.pictures(r["images"], 3), caption=["X", "f(μ)", "f(z)"])
-    left.caption(f"X is a {names[label]}; f(μ) decodes the encoder's mean, f(z) this sample.")
+    left.caption(f"X is labelled {names[label]}; f(μ) decodes the encoder's mean, f(z) this sample.")
     right.plotly_chart(tw.reparam_figure(r), key="th_rep_chart")
     st.dataframe(
         {
@@ -270,20 +272,22 @@ def choose_digit() -> Tensor:
     st.image(tw.picture(row if x is None else np.concatenate([x.numpy(), row]), 11, 3))
     first = "The test image, then one z" if x is not None else "One z"
     st.caption(
-        f"{first} decoded with each one-hot digit {names[0]} … {names[9]}: same style, ten digits. If the ten look "
-        "alike, this model has not learned to use its digit input yet: it needs more training."
+        f"{first} decoded with each one-hot {vocab.kind} {names[0]} … {names[9]}: same style, ten {vocab.plural}. If the ten "
+        f"look alike, this model has not learned to use its {vocab.kind} input yet: it needs more training."
     )
     a, b, w = st.columns([1, 1, 3])
-    digit_a = a.selectbox("From digit", range(10), index=3, format_func=names.__getitem__, key="th_mix_a")
-    digit_b = b.selectbox("To digit", range(10), index=8, format_func=names.__getitem__, key="th_mix_b")
-    mix = w.slider("Weight of the second digit", 0.0, 1.0, 0.5, 0.05, key="th_mix")
+    digit_a = a.selectbox(f"From {vocab.kind}", range(10), index=3, format_func=names.__getitem__, key="th_mix_a")
+    digit_b = b.selectbox(f"To {vocab.kind}", range(10), index=8, format_func=names.__getitem__, key="th_mix_b")
+    mix = w.slider(f"Weight of the second {vocab.kind}", 0.0, 1.0, 0.5, 0.05, key="th_mix")
     pic, strip = st.columns([1, 4])
     pic.image(
         tw.picture(tw.blends(shown.model, z, digit_a, digit_b, [mix]), 1, 4),
         caption=f"{1 - mix:.2f}·{names[digit_a]} + {mix:.2f}·{names[digit_b]}",
     )
     strip.image(tw.picture(tw.blends(shown.model, z, digit_a, digit_b, list(np.linspace(0, 1, 9))), 9, 3))
-    strip.caption(f"The same z, its digit input sliding from {names[digit_a]} (left) to {names[digit_b]} (right).")
+    strip.caption(
+        f"The same z, its {vocab.kind} input sliding from {names[digit_a]} (left) to {names[digit_b]} (right)."
+    )
     return z
 
 
@@ -324,7 +328,7 @@ if rows is None or len(rows) == 0:
 else:
     keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 10)).round().astype(int))
     st.image(tw.picture(rows[keep].reshape(-1, 784), 10, 2))
-    what = f"digits {names[0]} … {names[9]} in one style" if c.conditional else "ten random z (no digit input)"
+    what = f"{vocab.plural} {names[0]} … {names[9]} in one style" if c.conditional else "ten random z (no digit input)"
     st.caption(f"Top to bottom: after epoch {', '.join(str(k + 1) for k in keep)}. Each row: {what}.")
 if metrics:
     st.plotly_chart(tw.loss_curves(metrics, c.conditional), key="th_curves")

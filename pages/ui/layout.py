@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.ui import auth, rerun_guard, state
+from pages.ui.words import words
 
 PAGES = [
     ("explorer_app.py", "Home", "🧪"),
@@ -79,8 +80,9 @@ def describe(shown: state.Shown, follow: bool = True) -> None:
     else:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
     st.caption(where)
+    kind = words(shown.dataset.get("name", c.dataset)).kind
     st.caption(
-        f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · {'digit-conditioned' if c.conditional else 'plain VAE'}"
+        f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · {f'{kind}-conditioned' if c.conditional else 'plain VAE'}"
     )
     if shown.dataset.get("notice"):
         with st.expander("ℹ️ Trained on the offline MNIST subset"):

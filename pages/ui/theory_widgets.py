@@ -42,10 +42,6 @@ def test_image(dataset: str, index: int) -> tuple[torch.Tensor, int]:
     return ds.test_x[index : index + 1], int(ds.test_y[index])
 
 
-def class_names(dataset: str) -> tuple[str, ...]:
-    return state.lab().dataset(dataset).class_names
-
-
 def digit_input(model: ConditionalVAE, x: torch.Tensor) -> torch.Tensor | None:
     """What the decoder reads beside z in training: the classifier's softmax of x (None for a plain VAE)."""
     logits = model.classify(x)
@@ -79,7 +75,7 @@ def likelihood_groups(key: str, dataset: str, _model: ConditionalVAE, n: int = 2
     names = ds.class_names
     groups = {
         "Test images": (x, [names[int(y[i])] for i in range(EXAMPLES)]),
-        "Two halves glued": (stitched, [f"{names[int(y[i])]}|{names[int(y[partner[i]])]}" for i in range(EXAMPLES)]),
+        "Two halves glued": (stitched, [f"{names[int(y[i])]} | {names[int(y[partner[i]])]}" for i in range(EXAMPLES)]),
         "Random noise": (noise, [""] * EXAMPLES),
     }
     out = {}

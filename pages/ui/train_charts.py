@@ -20,8 +20,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
+from pages.ui.words import words
 from vae.config import Config
-from vae.data import DIGIT_NAMES, FASHION_NAMES
 from vae.images import grid
 
 EMA_ALPHA = 0.1  # per-step loss smoothing: an exponential moving average, about the last 10 steps
@@ -39,10 +39,6 @@ GRID_ALT = "Samples drawn after each epoch: one row per epoch, one column per cl
 MAX_ROWS = 40  # longer runs show 40 epochs spread over the run, the last one included
 _FONT = ImageFont.load_default(size=13)
 _INK = 40
-
-
-def class_names(dataset: str) -> tuple[str, ...]:
-    return FASHION_NAMES if dataset == "fashion-mnist" else DIGIT_NAMES
 
 
 def smooth(values: np.ndarray, alpha: float = EMA_ALPHA) -> np.ndarray:
@@ -81,7 +77,7 @@ def progress_text(p: dict) -> str:
 
 def _panels(config: Config, dataset: str) -> list[tuple[str, str, str | None]]:
     """(title, y-axis title, epoch metric) per panel; None is the per-step loss."""
-    thing = "digit" if dataset != "fashion-mnist" else "class"
+    thing = words(dataset).kind
     panels: list[tuple[str, str, str | None]] = [
         ("Loss per step (all terms)", "nats per image", None),
         ("VAE loss: reconstruction + β·KL", "nats per image", "vae"),
@@ -337,14 +333,14 @@ def draw_history(
     if not row_epochs:
         st.info("The first row of samples appears when epoch 1 ends.")
         return
-    names = class_names(dataset) if config.conditional else None
+    names = words(dataset).names if config.conditional else None
     url, shown = _cached_grid(key, len(row_epochs), names, _rows=rows, _epochs=row_epochs)
     # Not st.image(url): it parses the URL with urllib's urlsplit, whose cache keeps the last 128
     # URLs parsed. A live run makes a new grid every epoch, each a few hundred KB of data: URL, and
     # that cache held about 90 MB of old grids after a few minutes of a classroom (BENCHMARKS.md).
     st.html(f'<img class="sample-grid" src="{url}" alt="{GRID_ALT}" style="max-width: 100%; height: auto">')
     if config.conditional:
-        what, style = ("digit", "handwriting") if dataset != "fashion-mnist" else ("class", "style")
+        what, style = words(dataset).kind, words(dataset).style
         st.caption(
             f"One row per finished epoch. Each row picks **one** random style z and asks the decoder for each "
             f"{what} in turn (columns), so a row shares one {style}. Read down a column to watch a {what} "

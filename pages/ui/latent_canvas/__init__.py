@@ -42,7 +42,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 import torch
 
-from vae.data import DIGIT_NAMES, FASHION_NAMES
+from pages.ui.words import words
 from vae.model import NUM_CLASSES, ConditionalVAE, decoder_layers
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
@@ -75,10 +75,6 @@ def _clean(values: dict, z_dim: int) -> dict:
         "digit_b": b,
         "mix": min(max(float(values.get("mix", 0.0)), 0.0), 1.0),
     }
-
-
-def _class_names(dataset: str) -> tuple[tuple[str, ...], str]:
-    return (FASHION_NAMES, "class") if dataset == "fashion-mnist" else (DIGIT_NAMES, "digit")
 
 
 def _plain(initial: dict) -> dict:
@@ -136,7 +132,7 @@ def _live(model: ConditionalVAE, weights_key: str, labels: list[str], state: dic
         ss[f"{key}__seq"] = ss.get(f"{key}__seq", 0) + 1
         if need is not None:
             ss[f"{key}__served"] = need
-    names, word = _class_names(c.dataset)
+    names, word = words(c.dataset).names, words(c.dataset).kind
     spec = {
         "weights_key": weights_key,
         "sizes": [model.decoder_input_dim, *c.decoder_layers, 784],
@@ -177,7 +173,7 @@ def _fallback(model: ConditionalVAE, labels: list[str], state: dict, fresh: bool
     picture, controls = st.columns([1, 2])
     with controls:
         if c.conditional:
-            names, word = _class_names(c.dataset)
+            names, word = words(c.dataset).names, words(c.dataset).kind
             a, b = st.columns(2)
             digit_a = a.selectbox(
                 f"Which {word}?", range(NUM_CLASSES), format_func=names.__getitem__, key=f"{key}_digit_a"

@@ -181,7 +181,12 @@ function onRender(args, theme) {
     applyStart(args.start, spec.z_dim);
     S.nonce = args.nonce;
   }
-  $("sliders").querySelectorAll(".name").forEach((el, i) => (el.textContent = args.labels[i]));
+  const names = [...$("sliders").querySelectorAll(".name")];
+  names.forEach((el, i) => (el.textContent = args.labels[i]));
+  // One name column for all rows, as wide as the longest label ("z5 · KL 0.00 (unused)"), 96 to 180 px.
+  $("sliders").style.removeProperty("--name-width");
+  const widest = Math.max(0, ...names.map((el) => el.scrollWidth));
+  $("sliders").style.setProperty("--name-width", `${Math.min(180, Math.max(96, widest))}px`);
   S.z.forEach((_, i) => showZ(i));
   showDigits();
   document.body.dataset.weightsKey = S.model ? key : "";

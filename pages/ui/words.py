@@ -1,0 +1,41 @@
+"""What the pages call things, per dataset: the tutorial's digits on MNIST, clothes on Fashion-MNIST.
+
+One place for it, so that a Fashion-MNIST model is never described as drawing "digit Pullover"."""
+
+from dataclasses import dataclass
+
+from vae.data import DIGIT_NAMES, FASHION_NAMES
+
+
+@dataclass(frozen=True)
+class Words:
+    item: str  # one image: "digit" / "image"
+    kind: str  # what a label names, the decoder's one-hot input: "digit" / "class"
+    style: str  # what z holds beside the label: "handwriting" / "style"
+    names: tuple[str, ...]  # the ten labels, in order
+
+    @property
+    def plural(self) -> str:
+        return f"{self.kind}es" if self.kind.endswith("s") else f"{self.kind}s"
+
+    @property
+    def an_item(self) -> str:
+        """ "a digit", "an image"."""
+        return f"an {self.item}" if self.item[0] in "aeiou" else f"a {self.item}"
+
+    def called(self, label: int) -> str:
+        """One label in a caption: "digit 3" (a bare number needs its noun), "Pullover"."""
+        return f"{self.kind} {self.names[label]}" if self.names[label].isdigit() else self.names[label]
+
+    @property
+    def span(self) -> str:
+        """The labels as a range, for captions: "0 to 9", "T-shirt/top to Ankle boot"."""
+        return f"{self.names[0]} to {self.names[-1]}"
+
+
+DIGITS = Words("digit", "digit", "handwriting", DIGIT_NAMES)
+CLOTHES = Words("image", "class", "style", FASHION_NAMES)
+
+
+def words(dataset: str) -> Words:
+    return CLOTHES if dataset == "fashion-mnist" else DIGITS
