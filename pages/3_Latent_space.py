@@ -95,7 +95,7 @@ with left:
         if c.conditional:
             st.caption(
                 f"In this model the classifier tells the decoder which {kind} to draw, so z only has to hold the "
-                f"*style* (slant, stroke width, …): different {kind}s may share the same region."
+                f"*style* ({vocab.style_examples}): different {vocab.plural} may share the same region."
             )
 
 with right:

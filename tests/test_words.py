@@ -71,6 +71,10 @@ def test_a_fashion_model_is_never_called_digits(app_env, fresh_streamlit_caches,
     assert not [t for t in texts(at) if "digit" in t.lower()]
     assert "Download this image (PNG)" in {b.proto.label for b in at.get("download_button")}
 
+    at.switch_page("pages/3_Latent_space.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("different classes may share the same region" in c.value for c in at.caption), texts(at)
+
     at.switch_page("pages/5_Theory.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert {s.label for s in at.selectbox} >= {"From class", "To class"}

@@ -13,6 +13,7 @@ class Words:
     kind: str  # what a label names, the decoder's one-hot input: "digit" / "class"
     style: str  # what z holds beside the label: "handwriting" / "style"
     names: tuple[str, ...]  # the ten labels, in order
+    style_examples: str  # what z varies within one label
 
     @property
     def plural(self) -> str:
@@ -33,8 +34,8 @@ class Words:
         return f"{self.names[0]} to {self.names[-1]}"
 
 
-DIGITS = Words("digit", "digit", "handwriting", DIGIT_NAMES)
-CLOTHES = Words("image", "class", "style", FASHION_NAMES)
+DIGITS = Words("digit", "digit", "handwriting", DIGIT_NAMES, "slant, stroke width, …")
+CLOTHES = Words("image", "class", "style", FASHION_NAMES, "shade, width, pattern, …")
 
 
 def words(dataset: str) -> Words:
