@@ -331,6 +331,6 @@ else:
     what = f"{vocab.plural} {names[0]} … {names[9]} in one style" if c.conditional else "ten random z (no digit input)"
     st.caption(f"Top to bottom: after epoch {', '.join(str(k + 1) for k in keep)}. Each row: {what}.")
 if metrics:
-    st.plotly_chart(tw.loss_curves(metrics, c.conditional), key="th_curves")
+    st.plotly_chart(tw.loss_curves(metrics, vocab.classifier if c.conditional else None), key="th_curves")
     both = "Both losses should fall: the VAE gets better at drawing, the classifier at telling digits apart."
     st.caption(both if c.conditional else "The loss should fall as the VAE gets better at drawing.")

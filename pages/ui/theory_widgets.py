@@ -293,13 +293,14 @@ def history(shown: state.Shown) -> tuple[np.ndarray | None, list[dict]]:
     return ckpt.sample_rows, ckpt.epoch_metrics
 
 
-def loss_curves(metrics: list[dict], conditional: bool) -> go.Figure:
-    """Test losses per epoch: -ELBO, and (for a conditional model) the classifier's cross-entropy."""
+def loss_curves(metrics: list[dict], classifier: str | None) -> go.Figure:
+    """Test losses per epoch: -ELBO, and the cross-entropy of the `classifier` (its name in the title;
+    None for a plain VAE)."""
     epochs = [m["epoch"] for m in metrics]
-    titles = ["VAE loss: −ELBO (test)"] + (["Digit-classifier loss: cross-entropy (test)"] if conditional else [])
+    titles = ["VAE loss: −ELBO (test)"] + ([f"{classifier} loss: cross-entropy (test)"] if classifier else [])
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     fig.add_scatter(x=epochs, y=[m["test_recon"] + m["test_kl"] for m in metrics], marker_color=BLUE, row=1, col=1)
-    if conditional:
+    if classifier:
         fig.add_scatter(x=epochs, y=[m["test_class"] for m in metrics], marker_color=ORANGE, row=1, col=2)
     fig.update_xaxes(title_text="epoch", dtick=max(1, round(len(epochs) / 10)))
     fig.update_yaxes(title_text="nats per image")

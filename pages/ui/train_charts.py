@@ -77,19 +77,19 @@ def progress_text(p: dict) -> str:
 
 def _panels(config: Config, dataset: str) -> list[tuple[str, str, str | None]]:
     """(title, y-axis title, epoch metric) per panel; None is the per-step loss."""
-    thing = words(dataset).kind
+    classifier = words(dataset).classifier
     panels: list[tuple[str, str, str | None]] = [
         ("Loss per step (all terms)", "nats per image", None),
         ("VAE loss: reconstruction + β·KL", "nats per image", "vae"),
     ]
     if config.conditional:
-        panels.append((f"{thing.capitalize()} classifier loss", "cross-entropy (nats)", "class"))
+        panels.append((f"{classifier} loss", "cross-entropy (nats)", "class"))
     panels += [
         ("Reconstruction: −log p(x|z)", "nats per image", "recon"),
         ("KL(q(z|x) ‖ p(z))", "nats per image", "kl"),
     ]
     if config.conditional:
-        panels.append((f"{thing.capitalize()} classifier accuracy", "% correct", "acc"))
+        panels.append((f"{classifier} accuracy", "% correct", "acc"))
     return panels
 
 

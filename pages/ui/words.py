@@ -14,6 +14,7 @@ class Words:
     style: str  # what z holds beside the label: "handwriting" / "style"
     names: tuple[str, ...]  # the ten labels, in order
     style_examples: str  # what z varies within one label
+    classifier: str  # the auxiliary classifier, as chart titles name it
 
     @property
     def plural(self) -> str:
@@ -34,8 +35,8 @@ class Words:
         return f"{self.names[0]} to {self.names[-1]}"
 
 
-DIGITS = Words("digit", "digit", "handwriting", DIGIT_NAMES, "slant, stroke width, …")
-CLOTHES = Words("image", "class", "style", FASHION_NAMES, "shade, width, pattern, …")
+DIGITS = Words("digit", "digit", "handwriting", DIGIT_NAMES, "slant, stroke width, …", "Digit classifier")
+CLOTHES = Words("image", "class", "style", FASHION_NAMES, "shade, width, pattern, …", "Classifier")
 
 
 def words(dataset: str) -> Words:
