@@ -93,6 +93,7 @@ class _Exploit:
         return (open, (self.marker, "w"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch notes the attacker's protocol 4
 def test_code_executing_pickle_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
