@@ -224,11 +224,14 @@ STATUS = {
 }
 
 
-def live_panel(expected: tuple[str, bool]) -> None:
+def live_panel(expected: tuple[str, bool, bool]) -> None:
     """Reads the trainer and draws; never waits on it. Refreshes every second while a run is live."""
     t = state.lab().trainer
-    if t is None or (t.run_id, t.state in LIVE_STATES) != expected:
-        st.rerun()  # the run ended or was replaced (maybe in another browser): redraw the page, stop the timer
+    if t is None or (t.run_id, t.state in LIVE_STATES, t.epoch > 0) != expected:
+        # The run ended or was replaced (maybe in another browser): redraw the page, stop the timer.
+        # Also once when the first epoch ends, so the downloads below (outside this fragment: they
+        # need not be redrawn every second) offer the epoch metrics and sample grid.
+        st.rerun()
     text_col, pause_col, stop_col = st.columns([6, 1, 1], vertical_alignment="center")
     text_col.markdown(STATUS.get(t.state, t.state))
     button = {"on_click": act, "width": "stretch", "disabled": not auth.can_control()}
@@ -253,7 +256,7 @@ def live_panel(expected: tuple[str, bool]) -> None:
 
 
 if trainer is not None and (live or shown is None or shown.live):
-    st.fragment(live_panel, run_every=SAFETY_NET_SECONDS if live else None)((trainer.run_id, live))
+    st.fragment(live_panel, run_every=SAFETY_NET_SECONDS if live else None)((trainer.run_id, live, trainer.epoch > 0))
     st.subheader("Keep this model")
     if flash := st.session_state.pop("train_flash", None):
         st.success(flash)

@@ -293,8 +293,12 @@ def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server,
     page.get_by_text("Training in the background").wait_for(timeout=120_000)
     seen = []
     deadline = time.monotonic() + 240
+    epoch_csv = page.get_by_role("button", name="Epoch metrics (CSV)")
+    enabled_while_training = False
     while "Finished" not in _main_text(page) and time.monotonic() < deadline:
         seen.append(_observe(page))
+        if seen[-1][1] >= 1 and "Finished" not in _main_text(page):  # an epoch is done, the run is not
+            enabled_while_training |= epoch_csv.is_enabled()
         time.sleep(0.25)
     time.sleep(1.5)  # the last redraw
     final = _observe(page)
@@ -307,6 +311,7 @@ def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server,
     assert rows == sorted(rows) and {1, 2} & set(rows), seen  # the grid grew row by row, live
     steps = [s for _, _, s in seen if s > 0]
     assert len(set(steps)) >= 3, seen  # the per-step curve moved while training
+    assert enabled_while_training  # the epoch downloads opened after the first epoch, not only at the end
 
 
 @pytest.mark.browser
