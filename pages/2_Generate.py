@@ -21,6 +21,7 @@ shown = layout.need_model(
 c, model = shown.config, shown.model
 vocab = words(shown.dataset.get("name", "mnist"))
 names = vocab.names
+test, missing = layout.test_images(shown)  # without them the sliders still work, unlabelled
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -37,8 +38,12 @@ def decode(z: np.ndarray, digit: np.ndarray | None) -> np.ndarray:
         return model.decode(torch.as_tensor(z, dtype=torch.float32), d).numpy()
 
 
-kl = usage(shown.key, shown.dataset.get("name", "mnist"), model)
-labels = [f"z{i} · KL {kl[i]:.2f}" + (" (unused)" if kl[i] < 0.05 else "") for i in range(c.z_dim)]
+if test is not None:
+    kl = usage(shown.key, test.name, model)
+    labels = [f"z{i} · KL {kl[i]:.2f}" + (" (unused)" if kl[i] < 0.05 else "") for i in range(c.z_dim)]
+else:
+    kl, labels = np.zeros(c.z_dim), [f"z{i}" for i in range(c.z_dim)]
+    st.warning(f"{missing} Until then the sliders work, but without their KL, and there is no interpolation.")
 
 # Where the sliders should jump to: a random style, zero, or a point sent from the Latent space page.
 # Each jump carries a fresh "nonce": the canvas only jumps when `initial` differs from the last one.
@@ -105,7 +110,9 @@ st.caption(
 st.download_button("Download traversal (PNG)", png_bytes(traversal, 3), "traversal.png", "image/png", key="gen_dl_tr")
 
 st.subheader("Interpolation")
-test = state.lab().dataset(shown.dataset.get("name", "mnist"))
+if test is None:
+    st.info("Interpolation runs between two test images, which are not on this machine (see above).")
+    st.stop()
 a_col, b_col = st.columns(2)
 ia = a_col.number_input("From test image #", 0, len(test.test_y) - 1, 0, key="gen_interp_a")
 other = (test.test_y != test.test_y[0]).nonzero()  # by default end on a different class than #0

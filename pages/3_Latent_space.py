@@ -18,7 +18,7 @@ shown = layout.need_model(
     )
 )
 c = shown.config
-ds = digits.test_set(shown)
+ds = layout.need_test_images(shown)
 vocab = words(ds.name)
 names, noun, kind = vocab.names, vocab.item, vocab.kind
 enc = digits.encodings(shown.key, shown.model, ds.name)

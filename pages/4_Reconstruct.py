@@ -21,7 +21,7 @@ shown = layout.need_model(
         icon="🔍",
     )
 )
-ds = digits.test_set(shown)
+ds = layout.need_test_images(shown)
 vocab = words(ds.name)
 names, noun = vocab.names, vocab.item
 

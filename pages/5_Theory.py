@@ -8,20 +8,15 @@ from pages.ui import layout, state
 from pages.ui import theory_widgets as tw
 from pages.ui.latent_canvas import latent_controls
 from pages.ui.words import words
-from vae.data import DatasetError
 
 shown = layout.need_model(
     layout.page("Theory", "Why a VAE works, one idea at a time, tried on the model you picked.", icon="📖")
 )
 c = shown.config
-try:
-    data = shown.dataset.get("name", c.dataset)
-    vocab = words(data)
-    names = vocab.names
-    n_test = shown.dataset.get("n_test") or len(state.lab().dataset(data).test_y)
-except DatasetError as exc:
-    st.error(f"The test images for this model could not be loaded: {exc}")
-    st.stop()
+data = layout.need_test_images(shown).name
+vocab = words(data)
+names = vocab.names
+n_test = len(state.lab().dataset(data).test_y)
 sigma = f"σ = {c.decoder_std:g}"
 likelihood_tex = (
     rf"P(X \mid z) = \mathcal{{N}}\big(X;\ f(z),\ \sigma^2 I\big), \qquad \sigma = {c.decoder_std:g}"

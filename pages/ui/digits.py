@@ -14,7 +14,6 @@ import torch
 from torch.nn import functional as F
 
 from pages.ui import state
-from vae.data import Dataset
 from vae.images import grid
 from vae.model import ConditionalVAE, one_hot
 from vae.projection import encode_means, project
@@ -22,11 +21,6 @@ from vae.projection import encode_means, project
 TSNE_POINTS = 2_000  # t-SNE on all 10,000 test digits takes minutes on two shared cores
 WEBGL_ABOVE = 3_000  # more points than this are drawn with WebGL (SVG gets sluggish)
 COLOURS = ("#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF")
-
-
-def test_set(shown: state.Shown) -> Dataset:
-    """The dataset the shown model was trained on (loaded once per server process)."""
-    return state.lab().dataset(shown.dataset.get("name", "mnist"))
 
 
 def reconstruct(model: ConditionalVAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.ui import auth, rerun_guard, state
 from pages.ui.words import words
+from vae.data import Dataset, DatasetError
 
 PAGES = [
     ("explorer_app.py", "Home", "🧪"),
@@ -115,6 +116,25 @@ def show(choice: str) -> None:
     only before the picker is drawn in a run, and which the browser then displays."""
     st.session_state[MODEL_KEY] = choice
     st.session_state[WIDGET_KEY] = choice
+
+
+def test_images(shown: state.Shown) -> tuple[Dataset | None, str | None]:
+    """The dataset the shown model was trained on (loaded once per server process), or None and why
+    not: a model trained on Fashion-MNIST, say, opened on a machine that has never fetched it."""
+    name = shown.dataset.get("name", shown.config.dataset)
+    try:
+        return state.lab().dataset(name), None
+    except DatasetError as exc:
+        return None, f"This needs the test images of **{name}**, the data “{shown.label}” was trained on. {exc}"
+
+
+def need_test_images(shown: state.Shown) -> Dataset:
+    """Stop the page with what to do when the shown model's test images are not on this machine."""
+    dataset, problem = test_images(shown)
+    if dataset is None:
+        st.error(problem)
+        st.stop()
+    return dataset
 
 
 def need_model(shown: state.Shown | None) -> state.Shown:
