@@ -86,11 +86,13 @@ def your_own() -> None:
             image = to_mnist(Image.open(upload))
         elif drawing.image_data is not None:
             image = to_mnist(drawing.image_data)
+    except Image.DecompressionBombError:  # PIL refuses pictures over ~179 megapixels as it opens them
+        problem = "it is too large; use a picture under 100 megapixels"
     except (ValueError, UnidentifiedImageError, OSError) as exc:
         problem = str(exc)
     if image is None:
         with seen_col:
-            if problem and "empty" not in problem:
+            if problem and (upload is not None or "empty" not in problem):  # an empty canvas is no error
                 st.error(f"That picture could not be read: {problem}. Try another one, or draw on the canvas.")
             else:
                 st.info(

@@ -80,6 +80,13 @@ def test_a_file_that_is_not_a_picture_gets_a_message_not_a_traceback(app_env, fr
     at.file_uploader(key="rec_upload").set_value(("digit.png", b"not a png at all", "image/png")).run()
     assert not at.exception
     assert "could not be read" in at.error[0].value
+    for name, picture in (("blank.png", Image.new("L", (64, 64), 255)), ("huge.png", Image.new("1", (15_000, 15_000)))):
+        data = io.BytesIO()
+        picture.save(data, "PNG")  # 15,000 x 15,000: 225 megapixels in a file of a few hundred KB
+        at.file_uploader(key="rec_upload").set_value((name, data.getvalue(), "image/png")).run()
+        assert not at.exception, name
+        expected = "empty (no ink" if name == "blank.png" else "too large"
+        assert at.error and expected in at.error[0].value, (name, [e.value for e in at.error])
 
 
 @pytest.mark.browser

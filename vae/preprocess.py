@@ -51,7 +51,7 @@ def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray:
     mask = ink > INK_THRESHOLD
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
-        raise ValueError("the picture is empty: draw a digit first")
+        raise ValueError("the picture is empty (no ink on it)")
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w)
     h, w = crop.shape
     scale = BOX / max(h, w)
