@@ -187,6 +187,24 @@ def test_with_an_instructor_passcode_only_the_instructor_drives_the_run(app_env,
     assert not at.exception
 
 
+def test_an_unreadable_secrets_file_locks_the_run_and_says_why(app_env, fresh_streamlit_caches, tmp_path):
+    """The teacher meant to set a passcode: a typo in secrets.toml must not leave the run open to all."""
+    from streamlit import config
+
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('instructor_passcode = "no closing quote\n')
+    saved = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(broken)])
+    try:
+        at = _page()
+    finally:
+        config.set_option("secrets.files", saved)
+    assert at.button(key="train_start").disabled
+    problem = " ".join(e.value for e in at.sidebar.error)
+    assert "Instructor controls are locked" in problem and "secrets.toml" in problem, problem
+    assert not at.exception
+
+
 def test_offers_to_resume_an_interrupted_run(app_env, fresh_streamlit_caches, tiny_checkpoint):
     ckpt = load_checkpoint(tiny_checkpoint)  # 3 epochs done
     ckpt.config = ckpt.config.replace(epochs=500)

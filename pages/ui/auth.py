@@ -10,31 +10,51 @@ from __future__ import annotations
 
 import hmac
 import os
+from pathlib import Path
 
 import streamlit as st
 
 SESSION_KEY = "auth_instructor"
 
 
-def passcode() -> str | None:
+def configuration() -> tuple[str | None, str | None]:
+    """(the passcode or None, a problem or None). A secrets file that exists but cannot be read is a
+    problem, not "no passcode": the teacher meant to lock the run, so it stays locked for everyone
+    (the passcode is unknown) until the file is fixed."""
     env = os.environ.get("VAE_INSTRUCTOR_PASSCODE")
     if env:
-        return env
+        return env, None
     try:
         value = st.secrets.get("instructor_passcode")
-    except Exception:  # noqa: BLE001 - no secrets.toml, or an unreadable one: treat as not configured
-        return None
-    return str(value) if value else None
+    except FileNotFoundError as exc:  # Streamlit's StreamlitSecretNotFoundError: no file, or an unparsable one
+        if any(Path(f).is_file() for f in st.config.get_option("secrets.files")):
+            return None, str(exc)
+        return None, None
+    return (str(value) if value else None), None
+
+
+def passcode() -> str | None:
+    return configuration()[0]
 
 
 def can_control() -> bool:
     """True when this session may start/pause/stop training, change the config, save or delete."""
-    return passcode() is None or bool(st.session_state.get(SESSION_KEY))
+    code, problem = configuration()
+    if problem:
+        return False
+    return code is None or bool(st.session_state.get(SESSION_KEY))
 
 
 def sidebar_login() -> None:
     """The instructor's unlock box (only shown when a passcode is configured)."""
-    code = passcode()
+    code, problem = configuration()
+    if problem:
+        st.error(
+            f"Instructor controls are locked: {problem}. Fix the file (or set VAE_INSTRUCTOR_PASSCODE) and "
+            "restart the server.",
+            icon="🔒",
+        )
+        return
     if code is None:
         return
     if st.session_state.get(SESSION_KEY):
