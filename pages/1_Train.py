@@ -102,7 +102,7 @@ def start(resume: bool = False) -> None:
                 state.lab().resume_autosave()
             else:
                 state.lab().start(config)
-    except (DatasetError, CheckpointError, OSError) as exc:
+    except (DatasetError, CheckpointError, OSError, ValueError) as exc:  # ValueError: a bad VAE_DEVICE
         say("error", f"Could not start training: {exc}")
         return
     layout.show(state.LIVE)  # this session's sidebar follows the new run

@@ -51,6 +51,8 @@ def test_sample_writes_a_png(trained, tmp_path):
         (["sample", "BAD", "--out", "x.png"], "No checkpoint"),
         (["train", "--preset", "tiny", "--epochs", "0"], "epochs must be"),
         (["train", "--preset", "tiny", "--resume", "missing.pt"], "No checkpoint"),
+        (["train", "--preset", "tiny", "--device", "gpu"], "device 'gpu' is not a device: use one of cpu, cuda, mps"),
+        (["train", "--preset", "tiny", "--device", "cuda:63"], "no such CUDA GPU"),
     ],
 )
 def test_errors_are_one_clear_line(tmp_path, args, message):
@@ -126,3 +128,15 @@ def test_data_fetches_into_the_data_dir_or_says_what_to_do(tmp_path, monkeypatch
     write_mnist_stand_in(tmp_path / "full", n_train=30, n_test=20)  # what a finished download leaves
     assert main(["data", "--dataset", "mnist", "--data-dir", str(tmp_path / "full")]) == 0
     assert "30 training and 20 test images, ready" in capsys.readouterr().out
+
+
+def test_a_device_from_the_environment_is_checked_too(monkeypatch):
+    import torch
+
+    from vae.device import resolve_device
+
+    monkeypatch.setenv("VAE_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="VAE_DEVICE='gpu' is not a device"):
+        resolve_device()
+    monkeypatch.setenv("VAE_DEVICE", "cpu")
+    assert resolve_device() == torch.device("cpu") and resolve_device("cpu") == torch.device("cpu")

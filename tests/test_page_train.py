@@ -106,6 +106,14 @@ def test_an_invalid_field_gives_a_readable_error_and_starts_nothing(page, layers
     assert state.lab().trainer is None
 
 
+def test_a_device_this_machine_lacks_gives_a_readable_error(page, monkeypatch):
+    monkeypatch.setenv("VAE_DEVICE", "gpu")  # the server's setting, read when a run starts
+    at = page
+    _start(at)
+    assert any("Could not start training: VAE_DEVICE='gpu' is not a device" in e.value for e in at.error)
+    assert state.lab().trainer is None
+
+
 def test_start_pause_resume_stop_and_confirm_before_replacing(page):
     at = page
     _start(at, epochs=200)

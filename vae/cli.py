@@ -14,6 +14,7 @@ from pathlib import Path
 from vae.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from vae.config import DATASETS, PRESETS, preset
 from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, load_dataset
+from vae.device import resolve_device
 
 DEFAULT_DIR = Path("checkpoints")
 
@@ -97,6 +98,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise CheckpointError(
             f"{out} exists already (maybe a shipped model): choose another --out, or add --overwrite."
         )
+    device = resolve_device(args.device)  # before the data: a typo should not wait for a download
     dataset = load_dataset(config.dataset, args.data_dir)
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
@@ -110,7 +112,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 file=sys.stderr,
             )
     command = "python -m vae " + shlex.join(sys.argv[1:])
-    trainer = Trainer(config, dataset, device=args.device, resume=resume, command=command)
+    trainer = Trainer(config, dataset, device=device, resume=resume, command=command)
     bar = tqdm(total=config.epochs * trainer.steps_per_epoch, initial=trainer.step, unit="step", dynamic_ncols=True)
 
     def on_step(t: Trainer) -> None:

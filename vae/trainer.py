@@ -22,7 +22,7 @@ import torch
 from vae.checkpoint import Checkpoint, save_checkpoint
 from vae.config import Config
 from vae.data import Dataset
-from vae.device import default_device
+from vae.device import resolve_device
 from vae.evaluate import evaluate_elbo
 from vae.losses import vae_loss
 from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
@@ -65,7 +65,7 @@ class Trainer:
     ) -> None:
         self.config = config
         self.dataset = dataset
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self.autosave_path = autosave_path
         self.command = command
         self.run_id = uuid.uuid4().hex[:8]
