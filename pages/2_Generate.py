@@ -14,7 +14,7 @@ from vae.model import NUM_CLASSES, one_hot
 shown = layout.need_model(
     layout.page(
         "Generate",
-        "Choose what to draw with the label input, and how to draw it with the latent vector z.",
+        "Choose what to draw with the {kind} input, and how to draw it with the latent vector z.",
         icon="🎨",
     )
 )

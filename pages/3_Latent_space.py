@@ -13,7 +13,7 @@ GENERATE = Path(__file__).parent / "2_Generate.py"
 shown = layout.need_model(
     layout.page(
         "Latent space",
-        "Every test image becomes one point: the mean z that the encoder gives it. Look-alikes land close together.",
+        "Every test {item} becomes one point: the mean z that the encoder gives it. Look-alikes land close together.",
         icon="🗺️",
     )
 )

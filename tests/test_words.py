@@ -68,6 +68,7 @@ def test_a_fashion_model_is_never_called_digits(app_env, fresh_streamlit_caches,
     at.switch_page("pages/2_Generate.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(h.value == "The same style, every class" for h in at.subheader), texts(at)
+    assert any("with the class input" in c.value for c in at.caption), texts(at)
     assert not [t for t in texts(at) if "digit" in t.lower()]
     assert "Download this image (PNG)" in {b.proto.label for b in at.get("download_button")}
 

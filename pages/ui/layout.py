@@ -21,12 +21,16 @@ WIDGET_KEY = "sidebar_model"
 
 
 def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
-    """Set up a page; returns the model it should show (None: nothing to show, message given)."""
+    """Set up a page; returns the model it should show (None: nothing to show, message given).
+
+    `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class)."""
     rerun_guard.install()  # once per server process; see its docstring
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
+    shown = sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
+    vocab = words(shown.dataset.get("name", shown.config.dataset) if shown is not None else "mnist")
     st.title(f"{icon} {title}")
-    st.caption(purpose)
-    return sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
+    st.caption(purpose.format(item=vocab.item, kind=vocab.kind))
+    return shown
 
 
 def sidebar(follow: bool = True) -> state.Shown | None:
