@@ -33,10 +33,6 @@ def configuration() -> tuple[str | None, str | None]:
     return (str(value) if value else None), None
 
 
-def passcode() -> str | None:
-    return configuration()[0]
-
-
 def can_control() -> bool:
     """True when this session may start/pause/stop training, change the config, save or delete."""
     code, problem = configuration()
