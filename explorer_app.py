@@ -25,7 +25,7 @@ pick the digit yourself while *z* sets the handwriting style.
 )
 
 if shown is not None:
-    c, vocab = shown.config, words(shown.dataset.get("name", "mnist"))
+    c, vocab = shown.config, words(shown.dataset_name)
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         if c.conditional:

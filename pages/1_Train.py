@@ -287,7 +287,7 @@ elif shown is not None:
         st.error(str(exc))
     else:
         st.caption(f"Saved after {ckpt.epoch} epochs. {ckpt.command}".strip())
-        name = shown.dataset.get("name", "mnist")
+        name = shown.dataset_name
         row_epochs = ckpt.row_epochs()
         has_rows = bool(row_epochs)
         rows = lambda: ckpt.sample_rows  # noqa: E731 - read only when the picture is not cached

@@ -19,7 +19,7 @@ shown = layout.need_model(
     )
 )
 c, model = shown.config, shown.model
-vocab = words(shown.dataset.get("name", "mnist"))
+vocab = words(shown.dataset_name)
 names = vocab.names
 test, missing = layout.test_images(shown)  # without them the sliders still work, unlabelled
 

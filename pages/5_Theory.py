@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 from torch import Tensor
 
-from pages.ui import layout, state
+from pages.ui import layout
 from pages.ui import theory_widgets as tw
 from pages.ui.latent_canvas import latent_controls
 from pages.ui.words import words
@@ -13,10 +13,10 @@ shown = layout.need_model(
     layout.page("Theory", "Why a VAE works, one idea at a time, tried on the model you picked.", icon="📖")
 )
 c = shown.config
-data = layout.need_test_images(shown).name
+test = layout.need_test_images(shown)
+data, n_test = test.name, len(test.test_y)
 vocab = words(data)
 names = vocab.names
-n_test = len(state.lab().dataset(data).test_y)
 sigma = f"σ = {c.decoder_std:g}"
 likelihood_tex = (
     rf"P(X \mid z) = \mathcal{{N}}\big(X;\ f(z),\ \sigma^2 I\big), \qquad \sigma = {c.decoder_std:g}"

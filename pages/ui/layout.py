@@ -27,7 +27,7 @@ def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
     rerun_guard.install()  # once per server process; see its docstring
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     shown = sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
-    vocab = words(shown.dataset.get("name", shown.config.dataset) if shown is not None else "mnist")
+    vocab = words(shown.dataset_name if shown is not None else "mnist")
     st.title(f"{icon} {title}")
     st.caption(purpose.format(item=vocab.item, kind=vocab.kind))
     return shown
@@ -85,7 +85,7 @@ def describe(shown: state.Shown, follow: bool = True) -> None:
     else:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
     st.caption(where)
-    kind = words(shown.dataset.get("name", c.dataset)).kind
+    kind = words(shown.dataset_name).kind
     st.caption(
         f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · {f'{kind}-conditioned' if c.conditional else 'plain VAE'}"
     )
@@ -125,7 +125,7 @@ def show(choice: str) -> None:
 def test_images(shown: state.Shown) -> tuple[Dataset | None, str | None]:
     """The dataset the shown model was trained on (loaded once per server process), or None and why
     not: a model trained on Fashion-MNIST, say, opened on a machine that has never fetched it."""
-    name = shown.dataset.get("name", shown.config.dataset)
+    name = shown.dataset_name
     try:
         return state.lab().dataset(name), None
     except DatasetError as exc:

@@ -60,6 +60,11 @@ class Shown:
     live: bool
     state: str | None = None  # the live run's state
 
+    @property
+    def dataset_name(self) -> str:
+        """The data the model was trained on ("mnist" or "fashion-mnist")."""
+        return self.dataset.get("name", self.config.dataset)
+
 
 def choices() -> list[str]:
     names = [p.stem for p in lab().checkpoints()]

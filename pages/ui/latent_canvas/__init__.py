@@ -132,7 +132,8 @@ def _live(model: ConditionalVAE, weights_key: str, labels: list[str], state: dic
         ss[f"{key}__seq"] = ss.get(f"{key}__seq", 0) + 1
         if need is not None:
             ss[f"{key}__served"] = need
-    names, word = words(c.dataset).names, words(c.dataset).kind
+    vocab = words(c.dataset)
+    names, word = vocab.names, vocab.kind
     spec = {
         "weights_key": weights_key,
         "sizes": [model.decoder_input_dim, *c.decoder_layers, 784],
@@ -173,7 +174,8 @@ def _fallback(model: ConditionalVAE, labels: list[str], state: dict, fresh: bool
     picture, controls = st.columns([1, 2])
     with controls:
         if c.conditional:
-            names, word = words(c.dataset).names, words(c.dataset).kind
+            vocab = words(c.dataset)
+            names, word = vocab.names, vocab.kind
             a, b = st.columns(2)
             digit_a = a.selectbox(
                 f"Which {word}?", range(NUM_CLASSES), format_func=names.__getitem__, key=f"{key}_digit_a"
