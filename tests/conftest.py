@@ -104,3 +104,19 @@ def fresh_streamlit_caches() -> Iterator[None]:
     clear()
     yield
     clear()
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Downloads fail as they do offline; returns the list of attempts."""
+    import urllib.error
+    import urllib.request
+
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    return calls

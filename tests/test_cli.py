@@ -95,22 +95,6 @@ def test_train_never_replaces_a_checkpoint_unless_asked(trained, tmp_path):
     assert r.returncode == 2 and "seed-mnist.pt exists already" in r.stderr and shipped.read_bytes() == before
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Downloads fail as they do offline; returns the list of attempts."""
-    import urllib.error
-    import urllib.request
-
-    calls = []
-
-    def refuse(*args, **kwargs):
-        calls.append(args)
-        raise urllib.error.URLError("network is unreachable")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    return calls
-
-
 def test_data_fetches_into_the_data_dir_or_says_what_to_do(tmp_path, monkeypatch, capsys, no_network):
     import vae.data
     from tests.helpers import write_mnist_stand_in
