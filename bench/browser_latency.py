@@ -22,7 +22,7 @@ import asyncio
 import random
 import time
 
-from bench import appenv, drive, proc
+from bench import appenv, drive, proc, stats
 
 
 async def choose_model(page, label: str) -> None:
@@ -36,7 +36,7 @@ async def shown_model(page) -> str:
     return await page.get_by_role("combobox", name="Showing").input_value()
 
 
-async def one_student(page, changes: int, pause: float, rng: random.Random, out: drive.Latency) -> None:
+async def one_student(page, changes: int, pause: float, rng: random.Random, out: stats.Latency) -> None:
     n = await drive.z_dim(page)
     await drive.slider_change(page, [rng.uniform(-2, 2) for _ in range(n)])  # warm-up, not counted
     for _ in range(changes):
@@ -53,7 +53,7 @@ async def measure(browser, url: str, n: int, changes: int, pause: float, model: 
                 await choose_model(page, model)
             await drive.open_canvas(page)
         shown = await shown_model(students[0][1])
-        out = drive.Latency()
+        out = stats.Latency()
         await asyncio.gather(
             *(one_student(page, changes, pause, random.Random(i), out) for i, (_, page) in enumerate(students))
         )
@@ -85,12 +85,12 @@ async def run(url: str, args, errors: drive.Errors, steps: drive.StepLog) -> Non
                     f"\ntraining {phase.upper()}, {n} browser{'s' if n > 1 else ''} × {args.changes} changes "
                     f"(model shown: {shown}; training {speed}; load average {load0} -> {proc.load_average()})"
                 )
-                print(f"  server round trip         {drive.summary(out.server)}")
-                print(f"    first new image src     {drive.summary(out.first_image)}")
+                print(f"  server round trip         {stats.summary(out.server)}")
+                print(f"    first new image src     {stats.summary(out.first_image)}")
                 if out.timeouts:
                     print(f"  changes not applied within 30 s: {out.timeouts}")
-                print(f"  in-browser redraw         {drive.summary(out.redraw)}   (decode + paint, per input event)")
-                print(f"  input -> next frame       {drive.summary(out.frame)}")
+                print(f"  in-browser redraw         {stats.summary(out.redraw)}   (decode + paint, per input event)")
+                print(f"  input -> next frame       {stats.summary(out.frame)}")
         stop.set()
         await follower
 

@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import appenv, drive, proc
+from bench import appenv, drive, proc, stats
 
 # One round of a student's visits; Train comes every third visit, so each student watches the curves
 # early whatever its starting point (student i starts at visit i).
@@ -81,7 +81,7 @@ class Soak:
     browsers: int
     seconds: float
     errors: drive.Errors = field(default_factory=drive.Errors)
-    latency: drive.Latency = field(default_factory=drive.Latency)
+    latency: stats.Latency = field(default_factory=stats.Latency)
     train_views: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # student -> (step before, after)
     visits: int = 0
     fresh_sessions: int = 0
@@ -105,8 +105,8 @@ class Soak:
             *self.errors.report(),
             f"visits: {self.visits} ({self.fresh_sessions} by URL, a new session each; the rest by sidebar link)",
             f"slider changes: {len(self.latency.server)} applied, {self.latency.timeouts} not applied within 30 s",
-            f"  server round trip        {drive.summary(self.latency.server)}",
-            f"  in-browser redraw        {drive.summary(self.latency.redraw)}   (decode + paint, per input event)",
+            f"  server round trip        {stats.summary(self.latency.server)}",
+            f"  in-browser redraw        {stats.summary(self.latency.redraw)}   (decode + paint, per input event)",
             f"Train page: {sum(advance.values())} of {len(advance)} browsers saw the step count advance "
             f"({sum(len(v) for v in self.train_views.values())} visits)",
             f"server RSS before the run started: {self.rss_before_training:.0f} MB; after one visit to every page "

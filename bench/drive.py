@@ -42,26 +42,6 @@ BROKEN_IMAGES = """() => Array.from(document.querySelectorAll("[data-testid='stM
 # The Train page's progress line, e.g. "... (507 of 40,000 steps in all) ...": the step count so far.
 STEP_TEXT = re.compile(r"([\d,]+) of [\d,]+ (?:steps )?in all")
 
-# --- statistics ------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def summary(values: list[float]) -> str:
-    if not values:
-        return "no samples"
-    return (
-        f"p50 {percentile(values, 50):7.1f} ms   p95 {percentile(values, 95):7.1f} ms   "
-        f"max {max(values):7.1f} ms   (n={len(values)})"
-    )
-
-
 # --- training steps, from the autosave -------------------------------------------------------------
 
 
@@ -384,24 +364,3 @@ async def slider_change(page, z: list[float], timeout_ms: float = 30_000) -> dic
 async def z_dim(page) -> int:
     frame = await (await page.wait_for_selector("iframe[title*='latent_canvas']")).content_frame()
     return await frame.evaluate("() => document.querySelectorAll('input[data-index]').length")
-
-
-@dataclass
-class Latency:
-    """Slider change timings in ms: server round trips, and the in-browser redraw per input event."""
-
-    server: list[float] = field(default_factory=list)
-    first_image: list[float] = field(default_factory=list)
-    redraw: list[float] = field(default_factory=list)
-    frame: list[float] = field(default_factory=list)
-    timeouts: int = 0
-
-    def add(self, result: dict) -> None:
-        if result.get("server") is None:
-            self.timeouts += 1
-        else:
-            self.server.append(result["server"])
-            self.first_image.append(result["firstImage"])
-        self.redraw.extend(result.get("redraw", []))
-        if "frame" in result:
-            self.frame.append(result["frame"])
