@@ -176,6 +176,15 @@ def test_live_path_runs_under_apptest():
     assert json.loads(at.code[0].value)["z"] == pytest.approx(z.tolist(), abs=1e-4)
 
 
+def test_a_decoder_too_large_for_the_browser_runs_on_the_server(monkeypatch):
+    monkeypatch.setenv("VAE_TEST_DECODER_LAYERS", "2048,1024")  # 11.8 MB of weights
+    at = AppTest.from_file(str(ROOT / APP), default_timeout=60).run()
+    assert not at.exception
+    assert "too large to run in your browser (11.8 MB of weights; the limit is 8.0 MB" in at.info[0].value
+    assert len(at.slider) == 10 + 1 and len(at.image) == 1
+    assert json.loads(at.code[0].value)["live"] is False
+
+
 def test_fallback_without_frontend_uses_server_sliders(monkeypatch, tmp_path: Path):
     monkeypatch.setattr(latent_canvas, "FRONTEND_DIR", tmp_path / "missing")
     at = AppTest.from_file(str(ROOT / APP), default_timeout=60).run()

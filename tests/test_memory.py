@@ -1,8 +1,75 @@
+"""Memory: a model too large for the machine is refused before it is built, with what to change; the
+estimate behind that refusal bounds a real run's memory; a long-running server trims what it frees."""
+
+import json
+import subprocess
 import sys
 
 import pytest
+import torch
 
+from bench.harness import ROOT
 from vae import memory
+from vae.config import MAX_HIDDEN, Config
+from vae.trainer import Trainer
+
+LARGEST = (MAX_HIDDEN,) * 8  # the most the config allows: 8 hidden layers of 4,096 units
+
+
+def _resident_bytes() -> int:
+    import resource
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_model_too_large_for_this_machine_is_refused_before_it_is_built(mnist):
+    config = Config(
+        encoder_layers=LARGEST, decoder_layers=LARGEST, classifier_layers=LARGEST, batch_size=len(mnist.train_y)
+    )
+    need, free = memory.training_bytes(config, len(mnist.train_y)), memory.available_bytes(torch.device("cpu"))
+    if need <= memory.FIT_FRACTION * free:
+        pytest.skip(f"this machine has room for it ({memory.size_text(free)} free)")
+    before = _resident_bytes()
+    with pytest.raises(
+        ValueError, match=r"too large to train here: 362\.3 million weights .* fewer or narrower"
+    ) as err:
+        Trainer(config, mnist, device="cpu")
+    assert _resident_bytes() - before < 200_000_000  # its 1.4 GB of weights were never allocated
+    assert "this machine has" in str(err.value) and "GB free" in str(err.value)
+
+
+def test_the_seed_model_fits_and_its_estimate_is_small():
+    need = memory.training_bytes(Config(), 60_000)
+    assert memory.FIRST_STEP_BYTES < need < memory.FIRST_STEP_BYTES + 50_000_000
+    memory.check_fits(Config(), 60_000, torch.device("cpu"))  # no error
+
+
+def test_the_estimate_bounds_a_real_runs_memory():
+    """The short version of bench/memory_estimate.py: one model of 10 million weights, in a process of its own."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.memory_estimate", "--one", "4096"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["weights"] == 9_851_694
+    assert r["measured"] > 300_000_000  # it really trained: ten copies of 39 MB of weights and more
+    assert r["estimate"] >= r["measured"]
+
+
+def test_size_text():
+    assert [memory.size_text(n) for n in (999, 1536, 8_000_000, 2.4e9, 3e13)] == [
+        "999 bytes",
+        "1.5 KB",
+        "8.0 MB",
+        "2.4 GB",
+        "30000.0 GB",
+    ]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")

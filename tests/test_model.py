@@ -6,7 +6,7 @@ from torch import distributions as D
 
 from vae.config import preset
 from vae.losses import bernoulli_log_likelihood, gaussian_log_likelihood, kl_to_standard_normal, vae_loss
-from vae.model import ConditionalVAE, decoder_layers, one_hot
+from vae.model import ConditionalVAE, decoder_layers, one_hot, parameter_counts
 
 
 def test_kl_closed_form_matches_monte_carlo():
@@ -65,6 +65,20 @@ def test_shapes_for_several_configs(changes):
     parts = vae_loss(c, torch.rand(3, 784), torch.tensor([1, 2, 3]), out)
     assert set(parts) == {"loss", "recon", "kl", "class", "acc"} and math.isfinite(parts["loss"].item())
     assert decoder_layers(model)[0]["weight"].shape == (128, model.decoder_input_dim)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"classification_weight": 0.0}, {"encoder_layers": (), "decoder_layers": (64, 32), "z_dim": 3}],
+)
+def test_parameter_counts_match_the_built_model(changes):
+    model = ConditionalVAE(preset("seed").replace(**changes))
+    built = {
+        "encoder": sum(p.numel() for m in (model.encoder_body, model.mu_head, model.var_head) for p in m.parameters()),
+        "classifier": sum(p.numel() for p in model.classifier.parameters()) if model.classifier is not None else 0,
+        "decoder": sum(p.numel() for p in model.decoder.parameters()),
+    }
+    assert parameter_counts(model.config) == built
 
 
 def test_conditional_decode_requires_a_digit():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +19,9 @@ from bench.harness import wait_for_app
 from pages.ui import state
 from pages.ui.train_charts import CELL, PAD, SCALE, sample_grid_png
 from tests.helpers import start_run_in_browser, write_mnist_stand_in
+from vae import memory
 from vae.checkpoint import load_checkpoint, save_checkpoint
+from vae.config import Config
 from vae.data import DIGIT_NAMES as DIGITS
 from vae.data import FASHION_NAMES
 
@@ -112,6 +115,25 @@ def test_a_device_this_machine_lacks_gives_a_readable_error(page, monkeypatch):
     _start(at)
     assert any("Could not start training: VAE_DEVICE='gpu' is not a device" in e.value for e in at.error)
     assert state.lab().trainer is None
+
+
+def test_a_model_too_large_for_this_machine_is_refused_and_the_live_run_keeps_going(page):
+    at = page
+    _start(at, epochs=1000)
+    trainer = state.lab().trainer
+    largest = ", ".join(["4096"] * 8)  # the most the form allows, for each of the three networks
+    big = Config(encoder_layers=(4096,) * 8, decoder_layers=(4096,) * 8, classifier_layers=(4096,) * 8, batch_size=4000)
+    if memory.training_bytes(big, 4000) <= memory.FIT_FRACTION * memory.available_bytes(torch.device("cpu")):
+        pytest.skip("this machine has room for it")
+    for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+        at.text_input(key=f"train_{name}").set_value(largest)
+    at.number_input(key="train_batch_size").set_value(4000)
+    at.checkbox(key=f"train_replace_{trainer.run_id}").check()  # in the form: sent with its submit button
+    at.button(key="train_start").click().run()
+    assert any("Could not start training: this model is too large to train here" in e.value for e in at.error)
+    assert state.lab().trainer is trainer and trainer.state == "running"  # the class's run goes on
+    trainer.stop()
+    assert trainer.join(30)
 
 
 def test_start_pause_resume_stop_and_confirm_before_replacing(page):

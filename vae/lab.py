@@ -20,6 +20,7 @@ from vae.checkpoint import (
 )
 from vae.config import Config
 from vae.data import Dataset, load_dataset
+from vae.device import resolve_device
 from vae.trainer import Trainer
 
 AUTOSAVE_NAME = "live-run.pt"
@@ -49,6 +50,8 @@ class Lab:
     def start(self, config: Config, resume: Checkpoint | None = None) -> Trainer:
         """Stop any live run and start a new one (or continue `resume`) in a background thread."""
         dataset = self.dataset(config.dataset)
+        # Refuse a model too large for this machine before stopping the run everyone is watching.
+        memory.check_fits(config, len(dataset.train_y), resolve_device(None))
         with self._lock:
             old = self.trainer
             if old is not None and old.alive:

@@ -1,4 +1,11 @@
-"""Keep a long-running server's memory flat on glibc (Linux); every function is a no-op elsewhere.
+"""Memory: will a model fit before it is built, and keeping a long-running server's memory flat.
+
+`check_fits` refuses, with a message that says what to change, a model that would need more memory
+to train than the machine has free: the form allows 8 hidden layers of 4,096 units and batches of
+10,000, which would need about 30 GB, and a server that runs out of memory dies with every student's
+session in it.
+
+The rest keeps the server's memory flat on glibc (Linux); those functions are no-ops elsewhere.
 
 glibc keeps memory that the program has freed (tensors of the trainer's snapshots and autosaves,
 buffers of finished page runs) instead of returning it to the OS, and gives each thread that
@@ -10,14 +17,84 @@ does not account for all of a busy classroom server's growth: see BENCHMARKS.md.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import threading
 import time
+from pathlib import Path
+
+import torch
+
+from vae.config import Config
+from vae.model import IMAGE_PIXELS, parameter_counts
 
 M_ARENA_MAX = -8  # mallopt's parameter number, as the MALLOC_ARENA_MAX environment variable
 _TRIM_EVERY = 10.0  # seconds: at most this often, however short the epochs
 _last_trim = 0.0
 _trim_lock = threading.Lock()
+
+# Bytes a training run holds per weight, in float32 units: the weights, their gradients, Adam's two
+# moments, the last good weights (the NaN guard), the eval snapshots pages read, and the autosave
+# being written: bench/memory_estimate.py measured about 10 for models of 10-60 million weights.
+COPIES_PER_WEIGHT = 11  # one more than measured, for a margin
+# Floats per image in a batch: what the step keeps for the backward pass and its gradients: about
+# 10 per pixel (the batch, the decoder's output, the loss's terms) and 4 per hidden unit.
+FLOATS_PER_PIXEL, FLOATS_PER_UNIT = 10, 4
+# Whatever the model: the kernels and buffers torch loads for a first training step (measured about
+# 170 MB for the seed preset, whose weights take 1.2 MB).
+FIRST_STEP_BYTES = 200_000_000
+FIT_FRACTION = 0.8  # leave a fifth of the free memory to everything else (the pages, the browsers' runs)
+
+
+def training_bytes(config: Config, n_train: int) -> int:
+    """About how many bytes training `config` on `n_train` images needs beyond the data itself
+    (an upper bound in bench/memory_estimate.py's measurements)."""
+    weights = sum(parameter_counts(config).values())
+    units = sum(config.encoder_layers) + sum(config.decoder_layers)
+    units += sum(config.classifier_layers) if config.conditional else 0
+    batch = min(config.batch_size, n_train)
+    return FIRST_STEP_BYTES + 4 * (
+        COPIES_PER_WEIGHT * weights + batch * (FLOATS_PER_PIXEL * IMAGE_PIXELS + FLOATS_PER_UNIT * units)
+    )
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Free memory where training on `device` keeps its tensors; None when this system does not say."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:  # Linux: what can be allocated without swapping, page cache included
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # macOS has no SC_AVPHYS_PAGES
+        return None
+
+
+def size_text(n_bytes: float) -> str:
+    """1536 -> '1.5 KB'; decimal units, as the operating system's tools print them."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    raise AssertionError("unreachable")
+
+
+def check_fits(config: Config, n_train: int, device: torch.device) -> None:
+    """Raise ValueError, saying what to change, when training `config` would not fit in free memory."""
+    need, free = training_bytes(config, n_train), available_bytes(device)
+    if free is None or need <= FIT_FRACTION * free:
+        return
+    weights = sum(parameter_counts(config).values())
+    where = "the GPU" if device.type == "cuda" else "this machine"
+    raise ValueError(
+        f"this model is too large to train here: {weights / 1e6:,.1f} million weights at batch size "
+        f"{min(config.batch_size, n_train):,} need about {size_text(need)} of memory, and {where} has "
+        f"{size_text(free)} free. Use fewer or narrower hidden layers, or a smaller batch size."
+    )
 
 
 def _glibc() -> ctypes.CDLL | None:

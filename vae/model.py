@@ -39,6 +39,27 @@ def mlp(sizes: list[int], activation: str, last_activation: bool = False) -> nn.
     return nn.Sequential(*layers)
 
 
+def decoder_input_dim(config: Config) -> int:
+    """The decoder reads z and, when the model is conditional, the 10 digit probabilities."""
+    return config.z_dim + (NUM_CLASSES if config.conditional else 0)
+
+
+def _mlp_parameters(sizes: list[int]) -> int:
+    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
+def parameter_counts(config: Config) -> dict[str, int]:
+    """How many weights (and biases) each part of `ConditionalVAE(config)` has, without building it."""
+    enc = [IMAGE_PIXELS, *config.encoder_layers]
+    return {
+        "encoder": _mlp_parameters(enc) + 2 * (enc[-1] * config.z_dim + config.z_dim),  # body, mu and var heads
+        "classifier": (
+            _mlp_parameters([IMAGE_PIXELS, *config.classifier_layers, NUM_CLASSES]) if config.conditional else 0
+        ),
+        "decoder": _mlp_parameters([decoder_input_dim(config), *config.decoder_layers, IMAGE_PIXELS]),
+    }
+
+
 class ConditionalVAE(nn.Module):
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -56,7 +77,7 @@ class ConditionalVAE(nn.Module):
 
     @property
     def decoder_input_dim(self) -> int:
-        return self.config.z_dim + (NUM_CLASSES if self.config.conditional else 0)
+        return decoder_input_dim(self.config)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, 784) in [0, 1] -> mu (B, z_dim), var (B, z_dim)."""

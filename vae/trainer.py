@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from vae import memory
 from vae.checkpoint import Checkpoint, save_checkpoint
 from vae.config import Config
 from vae.data import Dataset
@@ -66,6 +67,7 @@ class Trainer:
         self.config = config
         self.dataset = dataset
         self.device = resolve_device(device)
+        memory.check_fits(config, len(dataset.train_y), self.device)  # before allocating anything
         self.autosave_path = autosave_path
         self.command = command
         self.run_id = uuid.uuid4().hex[:8]

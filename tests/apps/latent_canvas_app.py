@@ -2,7 +2,7 @@
 
 The model is untrained, built with a fixed seed from a preset plus overrides, read from query
 parameters (tests switch models without restarting the server) or else VAE_TEST_* env vars:
-preset, activation, z_dim, conditional (0/1), dataset, scale (multiplies every decoder weight, so that
+preset, activation, z_dim, conditional (0/1), dataset, decoder_layers ("2048,1024"), scale (multiplies every decoder weight, so that
 activations reach their curved regions). Run: `streamlit run tests/apps/latent_canvas_app.py`.
 """
 
@@ -18,7 +18,7 @@ from pages.ui.latent_canvas import latent_controls
 from vae.config import preset
 from vae.model import ConditionalVAE
 
-SETTINGS = ("preset", "activation", "z_dim", "conditional", "scale", "dataset")
+SETTINGS = ("preset", "activation", "z_dim", "conditional", "scale", "dataset", "decoder_layers")
 
 
 def settings(query: dict[str, str]) -> dict[str, str]:
@@ -33,6 +33,8 @@ def build_model(s: dict[str, str]) -> ConditionalVAE:
         config = config.replace(activation=s["activation"])
     if "z_dim" in s:
         config = config.replace(z_dim=int(s["z_dim"]))
+    if "decoder_layers" in s:
+        config = config.replace(decoder_layers=tuple(int(w) for w in s["decoder_layers"].split(",")))
     if "dataset" in s:
         config = config.replace(dataset=s["dataset"])
     if s.get("conditional") == "0":

@@ -29,8 +29,10 @@ changing entry, e.g. `{"z": zeros, "nonce": click_count}`: extra keys only count
 Values the iframe reports carry the nonce they started from, so a report older than the newest
 `initial` is ignored. The state survives leaving the page (kept in `st.session_state["<key>__state"]`).
 
-If `frontend/index.html` is missing the function falls back to server-side `st.slider`s, with an
-`st.info`, and draws the decoded image itself: pages call `latent_controls` and nothing else.
+If `frontend/index.html` is missing, or the decoder's weights are more than a classroom of browsers
+should fetch after every epoch (`BROWSER_MAX_BYTES`), the function falls back to server-side
+`st.slider`s, with an `st.info` saying why, and draws the decoded image itself: pages call
+`latent_controls` and nothing else.
 """
 
 from __future__ import annotations
@@ -43,9 +45,13 @@ import streamlit.components.v1 as components
 import torch
 
 from pages.ui.words import words
-from vae.model import NUM_CLASSES, ConditionalVAE, decoder_layers
+from vae.memory import size_text
+from vae.model import NUM_CLASSES, ConditionalVAE, decoder_layers, parameter_counts
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
+# Larger decoders run on the server: each browser fetches the weights again after every epoch of a
+# live run (the seed preset's decoder: 0.4 MB; one hidden layer of 2,048 units: 6.6 MB).
+BROWSER_MAX_BYTES = 8_000_000
 Z_RANGE = 3.0  # the sliders span [-3, 3]: the prior N(0, 1) puts 99.7% of each coordinate there
 
 
@@ -109,14 +115,30 @@ def latent_controls(
         nonce += 1
         ss[f"{key}__initial"] = _plain(initial)
         state = _clean({**state, **_plain(initial)}, c.z_dim)
-    live = (FRONTEND_DIR / "index.html").is_file()
+    why_not = browser_cannot_decode(model)
+    live = why_not is None
     if live:
         state = _live(model, weights_key, labels, state, nonce, key)
     else:
+        st.info(f"{why_not} The picture updates when you release a slider.")
         state = _fallback(model, labels, state, fresh, key)
     ss[f"{key}__state"], ss[f"{key}__nonce"] = state, nonce
     prob = digit_prob(state["digit_a"], state["digit_b"], state["mix"]) if c.conditional else None
     return {**state, "digit_prob": prob, "live": live}
+
+
+def browser_cannot_decode(model: ConditionalVAE) -> str | None:
+    """Why the decoder cannot run in the browser (None: it can), in words for the user."""
+    if not (FRONTEND_DIR / "index.html").is_file():
+        return "The live canvas could not load (its frontend files are missing): reinstall the app to get it back."
+    n_bytes = 4 * parameter_counts(model.config)["decoder"]
+    if n_bytes > BROWSER_MAX_BYTES:
+        return (
+            f"This model's decoder is too large to run in your browser ({size_text(n_bytes)} of weights; the "
+            f"limit is {size_text(BROWSER_MAX_BYTES)}, so that every browser in a classroom can fetch it after "
+            "each epoch), so it runs on the server."
+        )
+    return None
 
 
 def _live(model: ConditionalVAE, weights_key: str, labels: list[str], state: dict, nonce: int, key: str) -> dict:
@@ -162,10 +184,6 @@ def _live(model: ConditionalVAE, weights_key: str, labels: list[str], state: dic
 def _fallback(model: ConditionalVAE, labels: list[str], state: dict, fresh: bool, key: str) -> dict:
     c = model.config
     ss = st.session_state
-    st.info(
-        "The live canvas could not load (its frontend files are missing), so the picture updates when you "
-        "release a slider. Reinstall the app to get live dragging back."
-    )
     widgets = {f"{key}_z{i}": min(max(v, -Z_RANGE), Z_RANGE) for i, v in enumerate(state["z"])}
     widgets |= {f"{key}_digit_a": state["digit_a"], f"{key}_digit_b": state["digit_b"], f"{key}_mix": state["mix"]}
     for name, value in widgets.items():
