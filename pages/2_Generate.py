@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 
 from pages.ui import layout, state
-from pages.ui.latent_canvas import Z_RANGE, latent_controls
+from pages.ui.latent_canvas import Z_RANGE, browser_cannot_decode, latent_controls
 from pages.ui.words import words
 from vae.evaluate import kl_per_dimension
 from vae.images import grid, png_bytes
@@ -64,9 +64,10 @@ initial = st.session_state.get("gen_initial")
 if initial is not None and len(initial.get("z", [])) != c.z_dim:
     initial = None  # made for another model
 
+in_browser = browser_cannot_decode(model) is None  # else the canvas says why and decodes on the server
 st.caption(
-    "Drag a slider: the picture is decoded in your browser as you move. Sliders with a higher KL carry "
-    "more information; those near 0 are ignored by the decoder."
+    ("Drag a slider: the picture is decoded in your browser as you move. " if in_browser else "")
+    + "Sliders with a higher KL carry more information; those near 0 are ignored by the decoder."
 )
 values = latent_controls(model, shown.key, labels=labels, initial=initial, key="gen_canvas")
 z = np.asarray(values["z"], dtype=np.float32)[None]  # (1, z_dim)

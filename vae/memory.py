@@ -92,8 +92,9 @@ def check_fits(config: Config, n_train: int, device: torch.device) -> None:
     where = "the GPU" if device.type == "cuda" else "this machine"
     raise ValueError(
         f"this model is too large to train here: {weights / 1e6:,.1f} million weights at batch size "
-        f"{min(config.batch_size, n_train):,} need about {size_text(need)} of memory, and {where} has "
-        f"{size_text(free)} free. Use fewer or narrower hidden layers, or a smaller batch size."
+        f"{min(config.batch_size, n_train):,} need about {size_text(need)} of memory, more than the "
+        f"{size_text(FIT_FRACTION * free)} {where} can spare ({FIT_FRACTION:.0%} of its {size_text(free)} free). "
+        "Use fewer or narrower hidden layers, or a smaller batch size."
     )
 
 
