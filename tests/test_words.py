@@ -82,3 +82,6 @@ def test_a_fashion_model_is_never_called_digits(app_env, fresh_streamlit_caches,
     captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
     assert "Pullover" in " ".join(captions) or "Ankle boot" in " ".join(captions), captions
     assert not [c for c in captions if c.startswith("digit ") or c.startswith("X: a ")], captions
+    assert "7 · Choosing the class" in {h.value for h in at.header}
+    # The argument itself tells the tutorial's story of digits; what describes the model's own pictures does not.
+    assert not [c.value for c in at.caption if "digit" in c.value.lower()]
