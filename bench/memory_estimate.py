@@ -3,7 +3,8 @@
 Run: `.venv/bin/python -m bench.memory_estimate`. Each model trains one epoch of the offline MNIST
 subset (4,000 digits) in a process of its own, as the app's live run does: an autosave and a test
 evaluation at the end of the epoch, then a snapshot for the pages. The process measures its resident
-memory once the data is loaded and its peak after the epoch; the difference is what training took.
+memory once the data is loaded, starts the kernel's peak count afresh (VmHWM) and reads the peak
+after the epoch; the difference is what training took.
 It prints both numbers and estimate / measured, which must stay at or above 1: `check_fits` refuses
 a model when the estimate exceeds the free memory, so an estimate below the truth would let through
 a model that kills the server.
@@ -33,6 +34,19 @@ def resident_bytes() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+def reset_peak() -> None:
+    """Start the kernel's peak resident memory (VmHWM) afresh: loading the data can peak higher than
+    training, and `getrusage` would keep that peak."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_bytes() -> int:
+    with open("/proc/self/status") as f:
+        kib = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    return int(kib) * 1024
+
+
 def measure(layers: tuple[int, ...], batch: int) -> dict:
     """In this process: train one epoch and report memory (call it in a fresh process)."""
     import torch
@@ -49,10 +63,11 @@ def measure(layers: tuple[int, ...], batch: int) -> dict:
             encoder_layers=layers, decoder_layers=layers, classifier_layers=layers, batch_size=batch, epochs=1
         )
         before = resident_bytes()
+        reset_peak()
         trainer = Trainer(config, dataset, autosave_path=f"{tmp}/autosave.pt")
         trainer.run()
         trainer.snapshot()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+        peak = peak_bytes()
         assert trainer.state == "finished", trainer.error
         return {
             "weights": sum(p.numel() for p in trainer.model.parameters()),
