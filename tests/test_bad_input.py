@@ -33,12 +33,16 @@ def _bad_files(folder: Path, good: Path) -> dict[str, str]:
     payload = torch.load(good, weights_only=True)
     payload["version"] = 42
     torch.save(payload, folder / "future.pt")
+    payload = torch.load(good, weights_only=True)
+    payload["model"]["decoder.0.weight"].fill_(float("nan"))
+    torch.save(payload, folder / "nan.pt")
     return {
         "truncated": "not a readable",
         "noise": "not a readable",
         "pickle": "not a readable",
         "shapes": "does not match",
         "future": "newer than this VAE Explorer",
+        "nan": "NaN or infinite",
     }
 
 

@@ -115,6 +115,15 @@ def test_wrong_shapes(tmp_path):
     _assert_clear_error(path, match="does not match")
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_that_are_not_finite(tmp_path, value):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    payload["model"]["decoder.0.bias"][3] = value  # one number is enough to blank every picture
+    torch.save(payload, path)
+    _assert_clear_error(path, match=r"NaN or infinite \(decoder.0.bias\), so it cannot draw anything")
+
+
 def test_foreign_and_future_files(tmp_path):
     foreign = tmp_path / "foreign.pt"
     torch.save({"state_dict": {}}, foreign)

@@ -117,6 +117,25 @@ def test_weights_stepped_to_inf_by_a_finite_loss_are_never_kept_as_good(mnist, d
     assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
 
 
+def test_weights_stepped_to_inf_at_the_last_step_of_an_epoch_are_caught_there(mnist, device, tmp_path):
+    """No later loss would show it: the epoch's end checks the weights themselves, before its test
+    evaluation, sample row, snapshot and autosave."""
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device, autosave_path=str(tmp_path / "a.pt"))
+    step = trainer.optimizer.step
+
+    def poisoned_step(*args, **kwargs):
+        out = step(*args, **kwargs)
+        if trainer.step == trainer.steps_per_epoch - 1:  # the epoch's last update (counted after it)
+            trainer.model.decoder[0].weight.data[0, 0] = math.inf
+        return out
+
+    trainer.optimizer.step = poisoned_step
+    trainer.run()
+    assert trainer.state == "failed" and "weights became NaN or infinite at epoch 1" in trainer.error
+    assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
+    assert trainer.epoch == 0 and not (tmp_path / "a.pt").exists()
+
+
 def test_callbacks_and_progress(mnist, device):
     trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
     seen = {"step": 0, "epoch": 0, "finish": 0}

@@ -176,6 +176,13 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path.name} does not match its own config or format: {first_line}") from None
+    broken = [name for name, w in model.state_dict().items() if not torch.isfinite(w).all()]
+    if broken:  # every picture would be NaN; the trainer never saves such weights (its NaN guard)
+        raise CheckpointError(
+            f"{path.name} holds weights that are NaN or infinite ({', '.join(broken[:3])}"
+            f"{', …' if len(broken) > 3 else ''}), so it cannot draw anything: the file is damaged or comes from "
+            "a run that diverged. Delete it, or train the model again with a lower learning rate."
+        )
     return ckpt
 
 

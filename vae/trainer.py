@@ -221,9 +221,11 @@ class Trainer:
         """Copy the weights as the last good ones, which the NaN guard restores: called only after the
         losses so far were checked finite. A finite loss can still step the weights to inf: those are
         not kept."""
-        state = self.model.state_dict()
-        if bool(torch.stack([torch.isfinite(w).all() for w in state.values()]).all()):
-            self._good_state = copy.deepcopy(state)
+        if self._weights_finite():
+            self._good_state = copy.deepcopy(self.model.state_dict())
+
+    def _weights_finite(self) -> bool:
+        return bool(torch.stack([torch.isfinite(w).all() for w in self.model.state_dict().values()]).all())
 
     def _log_pending(self) -> None:
         """Bring the metrics of the steps since the last call from the device (one wait), log them, and
@@ -240,9 +242,11 @@ class Trainer:
             if bad is not None:
                 self.step = steps[bad] - 1  # the last step whose loss was finite
         if bad is not None:
-            self._diverged(values[bad][0], steps[bad])
+            self._diverged(f"The loss became {values[bad][0]}", steps[bad])
 
     def _end_epoch(self) -> None:
+        if not self._weights_finite():  # a finite loss that stepped the weights to inf, with no step after it
+            self._diverged("The weights became NaN or infinite", self.step)
         # Train metrics: the mean over this epoch's steps (training mode, weights changing as they go).
         with self._lock:
             train = {f"train_{p}": float(np.mean(self._steps.column(p, self._epoch_first_row))) for p in PARTS}
@@ -281,12 +285,12 @@ class Trainer:
         model.train(was_training)
         return images.reshape(NUM_CLASSES, 28, 28).cpu().numpy()
 
-    def _diverged(self, value: float, step: int) -> None:
+    def _diverged(self, what: str, step: int) -> None:
         with self._lock:
             self.model.load_state_dict(self._good_state)
             self._version += 1
         raise TrainingDiverged(
-            f"The loss became {value} at epoch {self.epoch + 1}, step {step}: training stopped and the "
+            f"{what} at epoch {self.epoch + 1}, step {step}: training stopped and the "
             f"last good weights were restored. Lower the learning rate (now {self.config.learning_rate:g}) and try again."
         )
 
