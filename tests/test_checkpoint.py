@@ -9,6 +9,7 @@ import torch
 from vae.checkpoint import (
     Checkpoint,
     CheckpointError,
+    check_writable,
     checkpoint_path,
     list_checkpoints,
     load_checkpoint,
@@ -122,6 +123,16 @@ def test_weights_that_are_not_finite(tmp_path, value):
     payload["model"]["decoder.0.bias"][3] = value  # one number is enough to blank every picture
     torch.save(payload, path)
     _assert_clear_error(path, match=r"NaN or infinite \(decoder.0.bias\), so it cannot draw anything")
+
+
+def test_a_failed_write_is_a_checkpoint_error_and_leaves_no_file(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(CheckpointError, match="a-file is a file, not a folder"):
+        save_checkpoint(tmp_path / "a-file" / "x.pt", _ckpt())
+    with pytest.raises(CheckpointError, match="Could not write"):
+        check_writable(tmp_path / "a-file" / "x.pt")
+    check_writable(tmp_path / "new" / "x.pt")  # a folder that can be made: fine, and nothing is left in it
+    assert list((tmp_path / "new").iterdir()) == []
 
 
 def test_foreign_and_future_files(tmp_path):

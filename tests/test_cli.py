@@ -82,6 +82,16 @@ def test_a_diverging_learning_rate_is_reported_and_the_good_weights_saved(tmp_pa
     assert all(w.isfinite().all() for w in weights)
 
 
+def test_an_unwritable_out_is_refused_before_training(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    r = _vae("train", "--preset", "tiny", "--out", tmp_path / "a-file" / "x.pt", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        f"error: Could not write {tmp_path / 'a-file' / 'x.pt'}: {tmp_path / 'a-file'} is a file, not a folder. "
+        "Check that its folder can be written to and the disk has room, or save somewhere else."
+    )  # one line, and no epoch was trained
+
+
 def test_train_never_replaces_a_checkpoint_unless_asked(trained, tmp_path):
     before = trained.read_bytes()
     r = _vae("train", "--preset", "tiny", "--epochs", "1", "--out", trained, cwd=tmp_path)

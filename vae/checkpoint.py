@@ -111,8 +111,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, slim: bool = Fals
         "command": ckpt.command,
         "created": ckpt.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -120,10 +119,38 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, slim: bool = Fals
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # e.g. the disk is full: the file that was there is untouched
+            raise CheckpointError(_cannot_write(path, exc)) from None
         raise
     return path
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise CheckpointError now if `save_checkpoint(path, ...)` could not create its file (e.g. before
+    a long training run whose result would otherwise be lost)."""
+    fd, tmp = _temporary_beside(Path(path))
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder (made if needed), for an atomic rename onto `path`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CheckpointError(_cannot_write(path, exc)) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    folder = path.parent
+    why = f"{folder} is a file, not a folder" if folder.is_file() else exc.strerror or type(exc).__name__
+    return (
+        f"Could not write {path}: {why}. Check that its folder can be written to and the disk has room, "
+        "or save somewhere else."
+    )
 
 
 def _plain(v: object) -> object:

@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from vae.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
+from vae.checkpoint import CheckpointError, check_writable, list_checkpoints, load_checkpoint, save_checkpoint
 from vae.config import DATASETS, PRESETS, preset
 from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, load_dataset
 from vae.device import resolve_device
@@ -98,6 +98,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise CheckpointError(
             f"{out} exists already (maybe a shipped model): choose another --out, or add --overwrite."
         )
+    check_writable(out)  # now, not after the training whose result it would lose
     device = resolve_device(args.device)  # before the data: a typo should not wait for a download
     dataset = load_dataset(config.dataset, args.data_dir)
     if dataset.notice:
