@@ -110,7 +110,7 @@ def start(resume: bool = False) -> None:
 
 control = auth.can_control()  # with an instructor passcode set, only the instructor drives the shared run
 if not control:
-    auth.require_control("start, pause or stop training and save checkpoints")
+    auth.require_control("start, pause or stop training and save or delete checkpoints")
 
 offer = lab.autosave_to_offer()
 if offer is not None:
@@ -298,3 +298,37 @@ elif shown is not None:
         exports.download_row(shown.label, ckpt.config, lambda: ckpt, has_epochs, has_steps, labels, has_rows)
 else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")
+
+
+def delete_checkpoint() -> None:
+    """Callback of Delete: it runs before the sidebar is drawn, so the picker no longer offers the file."""
+    name = st.session_state.get("train_delete_name")
+    if not auth.can_control() or name is None:
+        return
+    if not st.session_state.get("train_delete_sure"):
+        st.session_state["train_delete_notice"] = ("warning", f"Tick “Yes, delete it for good” to delete “{name}”.")
+        return
+    try:
+        state.lab().delete(name)
+    except CheckpointError as exc:
+        st.session_state["train_delete_notice"] = ("error", str(exc))
+        return
+    st.session_state["train_delete_sure"] = False
+    done = f"Deleted “{name}”. Browsers that show it say so, and offer the other models."
+    st.session_state["train_delete_notice"] = ("success", done)
+
+
+saved = [p.stem for p in lab.checkpoints()]
+delete_notice = st.session_state.pop("train_delete_notice", None)
+if saved or delete_notice:
+    with st.expander("🗂️ Checkpoints on this server", expanded=delete_notice is not None):
+        if delete_notice:
+            getattr(st, delete_notice[0])(delete_notice[1])
+        st.caption(
+            f"{len(saved)} saved model{'s' * (len(saved) != 1)} in `{lab.checkpoint_dir}`, newest first; each is "
+            "one file. Deleting one cannot be undone (the shipped models come back with `git checkout checkpoints`)."
+        )
+        with st.form("train_delete_form", border=False):
+            st.selectbox("Checkpoint", saved, key="train_delete_name")
+            st.checkbox("Yes, delete it for good", key="train_delete_sure")
+            st.form_submit_button("🗑️ Delete", key="train_delete", on_click=delete_checkpoint, disabled=not control)

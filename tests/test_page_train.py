@@ -185,6 +185,27 @@ def test_save_refuses_a_bad_name_and_an_existing_one_then_writes_the_file(page, 
     assert not at.exception
 
 
+def test_deleting_a_checkpoint_asks_first_then_removes_the_file_everywhere(page, app_env):
+    folder = Path(app_env["VAE_CHECKPOINT_DIR"])
+    (folder / "old run.pt").write_bytes((folder / "tiny-test.pt").read_bytes())
+    at = page.run()
+    assert at.selectbox(key="train_delete_name").options == ["old run", "tiny-test"]  # newest first
+    at.selectbox(key="train_delete_name").set_value("old run")
+    at.button(key="train_delete").click().run()
+    assert any("Tick “Yes, delete it for good”" in w.value for w in at.warning)
+    assert (folder / "old run.pt").is_file()
+
+    at.selectbox(key="train_delete_name").set_value("old run")
+    at.checkbox(key="train_delete_sure").check()
+    at.button(key="train_delete").click().run()
+    assert any("Deleted “old run”" in m.value for m in at.success)
+    assert not (folder / "old run.pt").exists() and (folder / "tiny-test.pt").is_file()
+    assert at.selectbox(key="train_delete_name").options == ["tiny-test"]
+    assert "old run" not in at.sidebar.selectbox(key="sidebar_model").options
+    assert not at.checkbox(key="train_delete_sure").value  # the next deletion asks again
+    assert not at.exception
+
+
 def test_a_failed_run_shows_its_error(app_env, fresh_streamlit_caches, mnist):
     from vae.config import preset
     from vae.trainer import Trainer
@@ -207,7 +228,7 @@ def test_with_an_instructor_passcode_only_the_instructor_drives_the_run(app_env,
     trainer = state.lab().start(preset("tiny").replace(epochs=300))
     at = _page()
     assert any("Only the instructor" in i.value for i in at.info)
-    for key in ("train_start", "train_pause", "train_stop", "train_save"):
+    for key in ("train_start", "train_pause", "train_stop", "train_save", "train_delete"):
         assert at.button(key=key).disabled, key
     at.sidebar.text_input(key="auth_passcode").set_value("secret")
     at.sidebar.button(key="auth_unlock").click().run()

@@ -101,4 +101,7 @@ class Lab:
         path = checkpoint_path(name, self.checkpoint_dir)
         if not path.exists():
             raise CheckpointError(f"No checkpoint named {path.stem!r}.")
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise CheckpointError(f"Could not delete {path}: {exc.strerror or type(exc).__name__}.") from None
