@@ -101,17 +101,23 @@ def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist, device):
     assert math.isfinite(trainer.step_metrics()["loss"][-1])
 
 
-def test_weights_stepped_to_inf_by_a_finite_loss_are_never_kept_as_good(mnist, device):
-    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
+def _overflow_at(trainer: Trainer, update: int) -> None:
+    """Make the trainer's `update`-th optimizer step (counting from 0) set one weight to inf, though
+    the loss that led to it was finite."""
     step = trainer.optimizer.step
 
-    def poisoned_step(*args, **kwargs):  # the 25th update overflows, though its loss was finite
+    def poisoned_step(*args, **kwargs):
         out = step(*args, **kwargs)
-        if trainer.step == 24:
+        if trainer.step == update:  # trainer.step counts the updates before this one
             trainer.model.decoder[0].weight.data[0, 0] = math.inf
         return out
 
     trainer.optimizer.step = poisoned_step
+
+
+def test_weights_stepped_to_inf_by_a_finite_loss_are_never_kept_as_good(mnist, device):
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
+    _overflow_at(trainer, 24)  # the 25th update: the good weights are kept right after it
     trainer.run()
     assert trainer.state == "failed" and "loss became" in trainer.error
     assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
@@ -121,15 +127,7 @@ def test_weights_stepped_to_inf_at_the_last_step_of_an_epoch_are_caught_there(mn
     """No later loss would show it: the epoch's end checks the weights themselves, before its test
     evaluation, sample row, snapshot and autosave."""
     trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device, autosave_path=str(tmp_path / "a.pt"))
-    step = trainer.optimizer.step
-
-    def poisoned_step(*args, **kwargs):
-        out = step(*args, **kwargs)
-        if trainer.step == trainer.steps_per_epoch - 1:  # the epoch's last update (counted after it)
-            trainer.model.decoder[0].weight.data[0, 0] = math.inf
-        return out
-
-    trainer.optimizer.step = poisoned_step
+    _overflow_at(trainer, trainer.steps_per_epoch - 1)
     trainer.run()
     assert trainer.state == "failed" and "weights became NaN or infinite at epoch 1" in trainer.error
     assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
