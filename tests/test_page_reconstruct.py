@@ -114,3 +114,21 @@ def test_a_drawn_stroke_gets_a_reconstruction_and_a_guess(app_server, browser):
     bars.nth(9).wait_for(timeout=10_000)
     assert bars.count() == 10
     page.screenshot(path="/tmp/reconstruct_page.png", full_page=True)
+
+
+def test_an_upload_over_the_servers_limit_is_refused_with_the_limit(app_server, browser, tmp_path):
+    """.streamlit/config.toml caps uploads at 25 MB (Streamlit's default, 200 MB a browser, could
+    exhaust a classroom server's memory): the uploader says so and the page carries on."""
+    from bench.harness import wait_for_app
+
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(26 * 1024 * 1024))
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(app_server.url + "/Reconstruct")
+    wait_for_app(page)
+    page.get_by_text("No mouse? Upload a picture instead").click()
+    page.locator("input[type=file]").set_input_files(str(huge))
+    page.get_by_text("File must be 25.0MB or smaller.").wait_for(timeout=10_000)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("The classifier says").count() == 0  # nothing reached the model
