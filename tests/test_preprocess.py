@@ -65,3 +65,24 @@ def test_empty_picture_is_refused():
         to_mnist(np.zeros((50, 50), dtype=np.uint8))
     with pytest.raises(ValueError, match="shape"):
         to_mnist(np.zeros((5, 5, 2), dtype=np.uint8))
+
+
+def test_a_48_megapixel_photo_is_shrunk_before_it_is_read(mnist):
+    """A phone photo of a digit on paper gives the same digit as the same photo at 1,000 px, without
+    holding the full-size picture as floats (192 MB for 8000 x 6000): numpy's allocations stay small."""
+    import io
+    import tracemalloc
+
+    digit = mnist.test_x[137].reshape(28, 28).numpy()
+    photo = np.full((6000, 8000), 235, dtype=np.uint8)  # grey paper
+    photo[1000:5200, 2000:6200] = np.round(235 * (1 - np.kron(digit, np.ones((150, 150))))).astype(np.uint8)
+    jpeg = io.BytesIO()
+    Image.fromarray(photo).convert("RGB").save(jpeg, format="JPEG", quality=90)
+    small = to_mnist(Image.fromarray(photo).resize((1000, 750), Image.Resampling.BOX))
+    tracemalloc.start()
+    out = to_mnist(Image.open(io.BytesIO(jpeg.getvalue())))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 30_000_000, f"{peak / 1e6:.0f} MB"
+    assert np.corrcoef(out.ravel(), digit.ravel())[0, 1] > 0.95
+    np.testing.assert_allclose(out, small, atol=0.1)
