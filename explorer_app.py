@@ -6,7 +6,7 @@ import torch
 
 from pages.ui import layout
 from pages.ui.words import words
-from vae.images import grid
+from vae.images import grid, png_bytes
 from vae.model import NUM_CLASSES, one_hot
 
 shown = layout.page(
@@ -37,8 +37,12 @@ if shown is not None:
             st.subheader(f"Fifty {vocab.item}s, drawn just now by “{shown.label}”")
             images = shown.model.decode(torch.randn(5 * NUM_CLASSES, c.z_dim, generator=g))
             about = f"Each picture decodes its own random z. This model is a plain VAE: it cannot be told which {vocab.kind} to draw."
-    st.image(grid(images.numpy(), NUM_CLASSES), width=560, clamp=True)
+    picture = grid(images.numpy(), NUM_CLASSES)
+    st.image(picture, width=560, clamp=True)
     st.caption(about)
+    st.download_button(
+        "Download this grid (PNG)", png_bytes(picture, 3), f"{shown.label}-samples.png", "image/png", key="home_dl"
+    )
 
 st.subheader("Where to go")
 cols = st.columns(5)

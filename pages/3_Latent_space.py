@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages.ui import digits, layout
 from pages.ui.words import words
+from vae.images import png_bytes
 
 GENERATE = Path(__file__).parent / "2_Generate.py"
 
@@ -151,3 +152,6 @@ if c.z_dim == 2:
     with col_pic:
         picture, z1, z2 = digits.manifold(shown.model, digit, lo, hi)
         st.plotly_chart(digits.manifold_figure(picture, z1, z2), width="content", key="lat_manifold")
+        st.download_button(
+            "Download the manifold (PNG)", png_bytes(picture, 2), "manifold.png", "image/png", key="lat_dl_manifold"
+        )

@@ -93,3 +93,15 @@ def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, 
     assert Image.open(io.BytesIO(files["Samples per epoch (GIF)"])).n_frames == 3
     (tmp_path / "c.pt").write_bytes(files["Checkpoint (.pt)"])
     assert load_checkpoint(tmp_path / "c.pt").epoch == 3 and len(calls) == 5
+
+
+def test_the_home_grid_has_a_download_button(app_env, fresh_streamlit_caches):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import HOME
+
+    at = AppTest.from_file(HOME, default_timeout=90).run()
+    assert not at.exception
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert "Download this grid (PNG)" in buttons
+    assert buttons["Download this grid (PNG)"].url.endswith(".png")
