@@ -112,7 +112,15 @@ control = auth.can_control()  # with an instructor passcode set, only the instru
 if not control:
     auth.require_control("start, pause or stop training and save or delete checkpoints")
 
-offer = lab.autosave_to_offer()
+try:
+    offer = lab.autosave_to_offer()
+except CheckpointError as exc:
+    offer = None
+    st.warning(
+        f"A training run was cut short, but its autosave cannot be resumed: {exc} The next run started "
+        "here replaces it.",
+        icon="💾",
+    )
 if offer is not None:
     st.info("A training run was cut short (the server stopped). Its last finished epoch was saved.", icon="💾")
     label = f"Resume from autosave (epoch {offer.epoch} of {offer.config.epochs})"

@@ -269,6 +269,14 @@ def test_offers_to_resume_an_interrupted_run(app_env, fresh_streamlit_caches, ti
     assert not at.exception
 
 
+def test_an_unreadable_autosave_is_reported_not_ignored(app_env, fresh_streamlit_caches):
+    state.lab().autosave_path.parent.mkdir(parents=True)
+    state.lab().autosave_path.write_bytes(b"half a checkpoint")
+    at = _page()
+    assert any("its autosave cannot be resumed: live-run.pt is not a readable" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "train_autosave"] and not at.exception
+
+
 def _grid_height(n_rows: int, names: tuple[str, ...] = DIGITS) -> int:
     png, _ = sample_grid_png(np.zeros((n_rows, 10, 28, 28), np.float32), names)
     return Image.open(BytesIO(png)).height

@@ -76,13 +76,12 @@ class Lab:
         return self.start(ckpt.config, resume=ckpt)
 
     def autosave_to_offer(self) -> Checkpoint | None:
-        """The last autosave when no run is live and it has epochs left to train, else None."""
+        """The last autosave when no run is live and it has epochs left to train, else None. Raises
+        CheckpointError when there is one but it cannot be read (the owner says so: a silently
+        ignored autosave would look like a crash that lost the run)."""
         if self.trainer is not None or not self.autosave_path.exists():
             return None
-        try:
-            ckpt = load_checkpoint(self.autosave_path)
-        except CheckpointError:
-            return None
+        ckpt = load_checkpoint(self.autosave_path)
         return ckpt if ckpt.epoch < ckpt.config.epochs else None
 
     def checkpoints(self) -> list[Path]:
