@@ -30,6 +30,8 @@ def test_renders_with_the_live_component(app_env, fresh_streamlit_caches):
     caption = next(c.value for c in at.caption if c.value.startswith("Left and right"))
     ends = caption.split("(labelled ")[1].split(")")[0].split(" and ")
     assert len(ends) == 2 and ends[0] != ends[1], caption
+    # The sidebar says what the model on show is, its size included (the tiny preset: 127,742 weights).
+    assert "z_dim 2 · relu · gaussian · digit-conditioned · 128k weights" in [c.value for c in at.sidebar.caption]
 
 
 def test_choosing_a_digit_changes_the_image(app_env, fresh_streamlit_caches, fallback):

@@ -7,6 +7,7 @@ import streamlit as st
 from pages.ui import auth, rerun_guard, state
 from pages.ui.words import words
 from vae.data import Dataset, DatasetError
+from vae.model import parameter_counts
 
 PAGES = [
     ("explorer_app.py", "Home", "🧪"),
@@ -86,8 +87,12 @@ def describe(shown: state.Shown, follow: bool = True) -> None:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
     st.caption(where)
     kind = words(shown.dataset_name).kind
+    n = sum(parameter_counts(c).values())
+    size = f"{n / 1e6:.1f}M weights" if n >= 1e6 else f"{n / 1e3:.0f}k weights"
     st.caption(
-        f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · {f'{kind}-conditioned' if c.conditional else 'plain VAE'}"
+        f"z_dim {c.z_dim} · {c.activation} · {c.likelihood} · "
+        f"{f'{kind}-conditioned' if c.conditional else 'plain VAE'} · {size}",
+        help="Weights: every number training adjusts, in the encoder, the classifier and the decoder.",
     )
     if shown.dataset.get("notice"):
         with st.expander("ℹ️ Trained on the offline MNIST subset"):
