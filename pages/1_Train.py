@@ -72,9 +72,16 @@ def read_form() -> Config:
         raise ValueError(f"{LABELS[name]} ({name}) {rest}" if name in LABELS else str(exc)) from None
 
 
-def say(kind: str, text: str) -> None:
-    """Keep a message from a callback for the page to show where the user looks (under the form)."""
-    st.session_state["train_notice"] = (kind, text)
+def say(kind: str, text: str, where: str = "train_notice") -> None:
+    """Keep a message from a callback for the page to show where the user looks: `where` names the
+    spot (under the settings form by default), which `said` then fills."""
+    st.session_state[where] = (kind, text)
+
+
+def said(where: str = "train_notice") -> None:
+    """Show the message kept for `where`, if any, once."""
+    if notice := st.session_state.pop(where, None):
+        getattr(st, notice[0])(notice[1])
 
 
 def start(resume: bool = False) -> None:
@@ -214,8 +221,7 @@ with st.expander("⚙️ Settings: model, objective, optimiser", expanded=not li
     offline_epochs_hint()
 
 
-if notice := st.session_state.pop("train_notice", None):
-    getattr(st, notice[0])(notice[1])
+said()
 
 
 def act(action: str) -> None:
@@ -308,30 +314,31 @@ else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")
 
 
+DELETE_NOTICE = "train_delete_notice"  # the delete section's messages show in that section
+
+
 def delete_checkpoint() -> None:
     """Callback of Delete: it runs before the sidebar is drawn, so the picker no longer offers the file."""
     name = st.session_state.get("train_delete_name")
     if not auth.can_control() or name is None:
         return
     if not st.session_state.get("train_delete_sure"):
-        st.session_state["train_delete_notice"] = ("warning", f"Tick “Yes, delete it for good” to delete “{name}”.")
+        say("warning", f"Tick “Yes, delete it for good” to delete “{name}”.", DELETE_NOTICE)
         return
     try:
         state.lab().delete(name)
     except CheckpointError as exc:
-        st.session_state["train_delete_notice"] = ("error", str(exc))
+        say("error", str(exc), DELETE_NOTICE)
         return
     st.session_state["train_delete_sure"] = False
-    done = f"Deleted “{name}”. Browsers that show it say so, and offer the other models."
-    st.session_state["train_delete_notice"] = ("success", done)
+    say("success", f"Deleted “{name}”. Browsers that show it say so, and offer the other models.", DELETE_NOTICE)
 
 
 saved = [p.stem for p in lab.checkpoints()]
-delete_notice = st.session_state.pop("train_delete_notice", None)
-if saved or delete_notice:
-    with st.expander("🗂️ Checkpoints on this server", expanded=delete_notice is not None):
-        if delete_notice:
-            getattr(st, delete_notice[0])(delete_notice[1])
+just_acted = DELETE_NOTICE in st.session_state
+if saved or just_acted:
+    with st.expander("🗂️ Checkpoints on this server", expanded=just_acted):
+        said(DELETE_NOTICE)
         st.caption(
             f"{len(saved)} saved model{'s' * (len(saved) != 1)} in `{lab.checkpoint_dir}`, newest first; each is "
             "one file. Deleting one cannot be undone (the shipped models come back with `git checkout checkpoints`)."
