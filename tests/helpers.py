@@ -65,3 +65,17 @@ def write_mnist_stand_in(data_dir: Path, n_train: int = 30, n_test: int = 20) ->
     for stem, n in (("train", n_train), ("t10k", n_test)):
         write_idx(raw / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
         write_idx(raw / f"{stem}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+
+
+def sample_grid_height(n_rows: int, names: tuple[str, ...] | None = None) -> int:
+    """Pixel height of the Train page's sample grid with `n_rows` epochs (digit names by default)."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    from pages.ui.train_charts import sample_grid_png
+    from vae.data import DIGIT_NAMES
+
+    png, _ = sample_grid_png(np.zeros((n_rows, 10, 28, 28), np.float32), names or DIGIT_NAMES)
+    return Image.open(BytesIO(png)).height
