@@ -45,7 +45,7 @@ if shown is not None:
     )
 
 st.subheader("Where to go")
-cols = st.columns(5)
+row = st.container(horizontal=True)  # five cards, wrapping on a narrow screen
 links = [
     ("pages/1_Train.py", "Train", "🏋️", "Watch a VAE learn, live."),
     ("pages/2_Generate.py", "Generate", "🎨", "Pick a digit, drag the style sliders."),
@@ -53,7 +53,7 @@ links = [
     ("pages/4_Reconstruct.py", "Reconstruct", "🔍", "Digits in, digits out; draw your own."),
     ("pages/5_Theory.py", "Theory", "📖", "Why it works, next to live widgets."),
 ]
-for col, (path, label, icon, text) in zip(cols, links, strict=True):
-    with col:
+for path, label, icon, text in links:
+    with row.container(width=150):
         st.page_link(path, label=label, icon=icon)
         st.caption(text)

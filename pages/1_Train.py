@@ -246,15 +246,18 @@ def live_panel(expected: tuple[str, bool, bool]) -> None:
         # Also once when the first epoch ends, so the downloads below (outside this fragment: they
         # need not be redrawn every second) offer the epoch metrics and sample grid.
         st.rerun()
-    text_col, pause_col, stop_col = st.columns([6, 1, 1], vertical_alignment="center")
-    text_col.markdown(STATUS.get(t.state, t.state))
-    button = {"on_click": act, "width": "stretch", "disabled": not auth.can_control()}
+    # One row: the state, then the buttons at their labels' width (on a narrow screen they wrap
+    # below the text, together, rather than shrink to "⏸️ …").
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.markdown(STATUS.get(t.state, t.state), width="stretch")
+    buttons = row.container(horizontal=True, width="content")  # they wrap together
+    button = {"on_click": act, "disabled": not auth.can_control()}
     if t.state == "running":
-        pause_col.button("⏸️ Pause", key="train_pause", args=("pause",), **button)
+        buttons.button("⏸️ Pause", key="train_pause", args=("pause",), **button)
     elif t.state == "paused":
-        pause_col.button("▶️ Resume", key="train_resume", args=("resume",), **button)
+        buttons.button("▶️ Resume", key="train_resume", args=("resume",), **button)
     if t.state in LIVE_STATES:
-        stop_col.button("⏹️ Stop", key="train_stop", args=("stop",), **button)
+        buttons.button("⏹️ Stop", key="train_stop", args=("stop",), **button)
     p = t.progress()
     st.progress(min(p["fraction"], 1.0), text=progress_text(p))
     if t.state == "failed":

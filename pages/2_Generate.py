@@ -47,13 +47,13 @@ else:
 
 # Where the sliders should jump to: a random style, zero, or a point sent from the Latent space page.
 # Each jump carries a fresh "nonce": the canvas only jumps when `initial` differs from the last one.
-buttons = st.columns([1, 1, 4])
+buttons = st.container(horizontal=True)  # each button as wide as its label, on any screen
 request = st.session_state.pop("gen_request", None)
 nonce = st.session_state["gen_jumps"] = st.session_state.get("gen_jumps", 0) + 1
-if buttons[0].button("🎲 Random style", key="gen_random", help="Draw z from the prior N(0, I)"):
+if buttons.button("🎲 Random style", key="gen_random", help="Draw z from the prior N(0, I)"):
     z0 = np.random.default_rng().standard_normal(c.z_dim)
     st.session_state["gen_initial"] = {"z": z0.tolist(), "nonce": nonce}
-if buttons[1].button("0 Reset z", key="gen_reset", help="Every slider to 0, the prior's centre"):
+if buttons.button("0 Reset z", key="gen_reset", help="Every slider to 0, the prior's centre"):
     st.session_state["gen_initial"] = {"z": [0.0] * c.z_dim, "nonce": nonce}
 if request and len(request.get("z", [])) == c.z_dim:
     digit = int(request.get("digit", 0))

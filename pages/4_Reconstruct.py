@@ -25,9 +25,9 @@ ds = layout.need_test_images(shown)
 vocab = words(ds.name)
 names, noun = vocab.names, vocab.item
 
-head, button = st.columns([5, 1], vertical_alignment="bottom")
+head = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its label's width
 head.subheader(f"Test {noun}s and their reconstructions")
-if button.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
+if head.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
     st.session_state["rec_batch"] = st.session_state.get("rec_batch", 0) + 1
 batch = st.session_state.get("rec_batch", 0)
 idx = np.random.default_rng(batch).choice(len(ds.test_y), BATCH, replace=False)  # batch number = seed

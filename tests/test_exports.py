@@ -72,7 +72,7 @@ def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, 
 
     from pages.ui import exports
 
-    class Column:
+    class Row:
         def download_button(self, label, data, file_name, mime, **kwargs):
             buttons[label] = (data, kwargs["disabled"])
 
@@ -83,7 +83,7 @@ def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, 
         calls.append(1)
         return ckpt
 
-    monkeypatch.setattr(exports.st, "columns", lambda n: [Column() for _ in range(n)])
+    monkeypatch.setattr(exports.st, "container", lambda **layout: Row())
     exports.download_row("tiny", ckpt.config, getter, True, True, tuple("0123456789"))
     assert calls == [] and not any(disabled for _, disabled in buttons.values())
     files = {label: make() for label, (make, _) in buttons.items()}

@@ -106,7 +106,8 @@ def download_row(
         ("Samples per epoch (GIF)", grid_gif, "samples.gif", "image/gif", has_rows),
         ("Checkpoint (.pt)", lambda: checkpoint_bytes(checkpoint()), "checkpoint.pt", "application/octet-stream", True),
     ]
-    for col, (label, make, suffix, mime, enabled) in zip(st.columns(len(buttons)), buttons, strict=True):
-        col.download_button(
+    row = st.container(horizontal=True)  # each button at its label's width, wrapping on narrow screens
+    for label, make, suffix, mime, enabled in buttons:
+        row.download_button(
             label, make, f"{name}-{suffix}", mime, key=f"train_dl_{suffix}", disabled=not enabled, on_click="ignore"
         )

@@ -1,0 +1,35 @@
+"""On a 1024-pixel classroom projector, with the sidebar open, no button or link label is cut to "…"."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.harness import wait_for_app
+from tests.helpers import start_run_in_browser
+
+# Streamlit cuts a label that does not fit its button with an ellipsis (text-overflow: ellipsis): the
+# label's element is then narrower than its text. Returns the labels cut, as the page holds them.
+CLIPPED = """() => Array.from(document.querySelectorAll('button, [data-testid="stPageLink"] a'))
+    .filter(b => b.offsetParent !== null && b.innerText.trim())
+    .filter(b => [b, ...b.querySelectorAll('*')].some(e =>
+        getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1))
+    .map(b => b.innerText.trim())"""
+
+
+@pytest.mark.browser
+def test_no_label_is_cut_short_on_a_1024_pixel_screen(app_server, browser, screenshot_dir):
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(app_server.url + "/Train")
+    wait_for_app(page)
+    start_run_in_browser(page, epochs=1000, batch_size=100)  # the live panel's Pause and Stop buttons
+    page.get_by_role("button", name="Pause").wait_for(timeout=120_000)
+    clipped = {"Train": page.evaluate(CLIPPED)}
+    page.screenshot(path=screenshot_dir / "narrow_train.png")
+    for name in ("Home", "Generate", "Latent space", "Reconstruct", "Theory"):
+        page.locator("[data-testid='stSidebar']").get_by_role("link", name=name, exact=True).click()
+        page.get_by_role("heading", level=1, name=name if name != "Home" else "VAE Explorer").wait_for(timeout=60_000)
+        wait_for_app(page)
+        clipped[name] = page.evaluate(CLIPPED)
+    page.screenshot(path=screenshot_dir / "narrow_theory.png")
+    page.close()
+    assert not any(clipped.values()), clipped
