@@ -155,17 +155,18 @@ st.markdown(
     "With z drawn from Q instead of P(z), we no longer estimate log P(X) itself. The two are tied by an exact identity "
     "(Q(z|X) here is the encoder's Gaussian; P(z|X) is the true, unknown posterior):"
 )
-st.latex(
-    r"\log P(X) - \mathrm{KL}\big(Q(z \mid X)\,\|\,P(z \mid X)\big)"
-    r" = \underbrace{\mathbb{E}_{z \sim Q}\big[\log P(X \mid z)\big]}_{\text{reconstruction}}"
-    r" - \underbrace{\mathrm{KL}\big(Q(z \mid X)\,\|\,P(z)\big)}_{\text{stay close to the prior}}"
+st.latex(  # on two lines: one would not fit a 1024-pixel projector beside the sidebar
+    r"\begin{aligned}\log P(X) - \mathrm{KL}\big(Q(z \mid X)\,\|\,P(z \mid X)\big)"
+    r" &= \underbrace{\mathbb{E}_{z \sim Q}\big[\log P(X \mid z)\big]}_{\text{reconstruction}} \\"
+    r" &\quad - \underbrace{\mathrm{KL}\big(Q(z \mid X)\,\|\,P(z)\big)}_{\text{stay close to the prior}}"
+    r"\end{aligned}"
 )
 with st.expander("Where does this identity come from?"):
     st.markdown(
         "Start from the KL to the true posterior and use Bayes' rule, log P(z|X) = log P(X|z) + log P(z) − log P(X):"
     )
     st.latex(
-        r"\begin{aligned}\mathrm{KL}\big(Q(z \mid X)\,\|\,P(z \mid X)\big)"
+        r"\begin{aligned}&\mathrm{KL}\big(Q(z \mid X)\,\|\,P(z \mid X)\big) \\"
         r" &= \mathbb{E}_{Q}\big[\log Q(z \mid X) - \log P(X \mid z) - \log P(z)\big] + \log P(X) \\"
         r" &= -\mathbb{E}_{Q}\big[\log P(X \mid z)\big] + \mathrm{KL}\big(Q(z \mid X)\,\|\,P(z)\big) + \log P(X)"
         r"\end{aligned}"
@@ -180,8 +181,9 @@ st.markdown(
     "diagonal Gaussian, so its KL to N(0, I) has a closed form (Kingma & Welling 2014, Appendix B):"
 )
 st.latex(
-    r"Q(z \mid X) = \mathcal{N}\big(\mu(X),\ \mathrm{diag}\,\sigma^2(X)\big), \quad \sigma^2 = 10^{-5} + e^{h(X)}, \quad"
-    r"\mathrm{KL} = \tfrac12 \sum_j \big(\sigma_j^2 + \mu_j^2 - 1 - \log \sigma_j^2\big)"
+    r"\begin{gathered}Q(z \mid X) = \mathcal{N}\big(\mu(X),\ \mathrm{diag}\,\sigma^2(X)\big),"
+    r" \quad \sigma^2 = 10^{-5} + e^{h(X)} \\"
+    r"\mathrm{KL} = \tfrac12 \sum_j \big(\sigma_j^2 + \mu_j^2 - 1 - \log \sigma_j^2\big)\end{gathered}"
 )
 e = tw.test_elbo(shown.key, data, shown.model)
 m = st.columns(3)

@@ -1,4 +1,5 @@
-"""On a 1024-pixel classroom projector, with the sidebar open, no button or link label is cut to "…"."""
+"""On a 1024-pixel classroom projector, with the sidebar open, no button or link label is cut to "…"
+and no formula runs off the page."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ CLIPPED = """() => Array.from(document.querySelectorAll('button, [data-testid="s
     .filter(b => [b, ...b.querySelectorAll('*')].some(e =>
         getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1))
     .map(b => b.innerText.trim())"""
+# A formula wider than its box is cut at the box's edge (a scroll bar only touchpads find).
+WIDE_FORMULAS = """() => Array.from(document.querySelectorAll('.katex-display'))
+    .filter(e => e.scrollWidth > e.clientWidth + 4).map(e => e.innerText.slice(0, 40))"""
 
 
 @pytest.mark.browser
-def test_no_label_is_cut_short_on_a_1024_pixel_screen(app_server, browser, screenshot_dir):
+def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, browser, screenshot_dir):
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     page.goto(app_server.url + "/Train")
     wait_for_app(page)
@@ -30,6 +34,10 @@ def test_no_label_is_cut_short_on_a_1024_pixel_screen(app_server, browser, scree
         page.get_by_role("heading", level=1, name=name if name != "Home" else "VAE Explorer").wait_for(timeout=60_000)
         wait_for_app(page)
         clipped[name] = page.evaluate(CLIPPED)
+    page.get_by_text("Where does this identity come from?").click()  # its formula too
+    page.locator(".katex-display").nth(6).wait_for()
+    wide = page.evaluate(WIDE_FORMULAS)
     page.screenshot(path=screenshot_dir / "narrow_theory.png")
     page.close()
     assert not any(clipped.values()), clipped
+    assert not wide, wide
