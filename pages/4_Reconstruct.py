@@ -62,7 +62,10 @@ st.download_button("Download these pairs (PNG)", pairs_png, "reconstructions.png
 @st.fragment  # a stroke on the canvas reruns only this part of the page
 def your_own() -> None:
     st.subheader(f"Draw your own {noun}")
-    draw_col, seen_col, guess_col = st.columns([1.3, 1, 1.3], gap="large")
+    # Fixed widths in a wrapping row, not columns: the canvas is 280 pixels whatever the screen, and
+    # a column narrower than that (a 1024-pixel projector) would cut off its right side.
+    row = st.container(horizontal=True, gap="large")
+    draw_col, seen_col, guess_col = row.container(width=290), row.container(width=260), row.container(width=320)
     with draw_col:
         st.space("small")  # room for the toolbar that floats above the canvas on hover
         drawing = st_canvas(

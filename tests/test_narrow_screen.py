@@ -1,5 +1,5 @@
-"""On a 1024-pixel classroom projector, with the sidebar open, no button or link label is cut to "…"
-and no formula runs off the page."""
+"""On a 1024-pixel classroom projector, with the sidebar open, no button or link label is cut to "…",
+no formula runs off the page and the drawing canvas is whole."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, bro
         page.get_by_role("heading", level=1, name=name if name != "Home" else "VAE Explorer").wait_for(timeout=60_000)
         wait_for_app(page)
         clipped[name] = page.evaluate(CLIPPED)
+        if name == "Reconstruct":
+            canvas_cut = canvas_edges_hidden(page)
     page.get_by_text("Where does this identity come from?").click()  # its formula too
     page.locator(".katex-display").nth(6).wait_for()
     wide = page.evaluate(WIDE_FORMULAS)
@@ -41,3 +43,24 @@ def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, bro
     page.close()
     assert not any(clipped.values()), clipped
     assert not wide, wide
+    assert not canvas_cut, canvas_cut
+
+
+def canvas_edges_hidden(page) -> list[str]:
+    """Which edges of the drawing canvas a box around it cuts off (its overflow is hidden there)."""
+    canvas = page.locator("canvas.upper-canvas").first  # fabric.js takes the strokes on its upper canvas
+    canvas.scroll_into_view_if_needed(timeout=30_000)
+    return canvas.evaluate(
+        """c => {
+            const r = c.getBoundingClientRect(), cut = new Set();
+            for (let e = c.parentElement; e; e = e.parentElement) {
+                const s = getComputedStyle(e);
+                if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+                const a = e.getBoundingClientRect();
+                if (r.left < a.left - 1) cut.add('left');
+                if (r.right > a.right + 1) cut.add('right');
+                if (r.bottom > a.bottom + 1) cut.add('bottom');
+            }
+            return [...cut];
+        }"""
+    )
