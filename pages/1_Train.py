@@ -262,6 +262,11 @@ def live_panel(expected: tuple[str, bool, bool]) -> None:
     st.progress(min(p["fraction"], 1.0), text=progress_text(p))
     if t.state == "failed":
         st.error(t.error or "Training stopped with an unknown error.")
+    if t.autosave_error:
+        st.warning(
+            f"{t.autosave_error} Training goes on, but if the server stopped now this run could not be resumed "
+            "from its last epoch. Once there is room again, the next epoch is saved as usual."
+        )
     steps = t.step_metrics(("step", "loss"))  # the curves need only these two columns
     key, epochs = f"live-{t.run_id}", t.epoch_metrics()
     row_epochs = live_grid_epochs(key, t.sample_epochs(), running=t.state == "running")

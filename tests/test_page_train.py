@@ -199,6 +199,17 @@ def test_deleting_a_checkpoint_asks_first_then_removes_the_file_everywhere(page,
     assert not at.exception
 
 
+def test_an_autosave_that_fails_is_a_warning_and_the_run_finishes(page, app_env):
+    (Path(app_env["VAE_CHECKPOINT_DIR"]) / "autosave").write_text("a file where the autosave folder goes")
+    _start(page, epochs=2)
+    trainer = state.lab().trainer
+    assert trainer.join(60) and trainer.state == "finished"
+    page.run()
+    warning = next(w.value for w in page.warning if "could not be autosaved" in w.value)
+    assert warning.startswith("Epoch 2 could not be autosaved: Could not write") and "Training goes on" in warning
+    assert "Finished" in _texts(page) and not page.error and not page.exception
+
+
 def test_a_failed_run_shows_its_error(app_env, fresh_streamlit_caches, mnist):
     from vae.config import preset
     from vae.trainer import Trainer

@@ -134,6 +134,27 @@ def test_weights_stepped_to_inf_at_the_last_step_of_an_epoch_are_caught_there(mn
     assert trainer.epoch == 0 and not (tmp_path / "a.pt").exists()
 
 
+def test_an_autosave_that_cannot_be_written_is_reported_and_the_run_goes_on(mnist, device, tmp_path):
+    """A full disk or a broken folder must not end the run everyone is watching: the weights in memory
+    are fine. The trainer says why, and clears it once an autosave succeeds again."""
+    blocker = tmp_path / "autosave"
+    blocker.write_text("a file where the autosave folder should be")
+    trainer = Trainer(preset("tiny").replace(epochs=2), mnist, device=device, autosave_path=str(blocker / "a.pt"))
+    seen = []
+
+    def after_epoch(t: Trainer) -> None:
+        seen.append(t.autosave_error)
+        blocker.unlink()  # fixed: the next epoch's autosave can make its folder
+
+    trainer.add_callback("on_epoch_end", lambda t: after_epoch(t) if t.epoch == 1 else None)
+    trainer.run()
+    assert trainer.state == "finished" and trainer.epoch == 2
+    assert (
+        seen[0].startswith("Epoch 1 could not be autosaved: Could not write") and "is a file, not a folder" in seen[0]
+    )
+    assert trainer.autosave_error is None and load_checkpoint(blocker / "a.pt").epoch == 2
+
+
 def test_callbacks_and_progress(mnist, device):
     trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
     seen = {"step": 0, "epoch": 0, "finish": 0}

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from vae import memory
-from vae.checkpoint import Checkpoint, save_checkpoint
+from vae.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from vae.config import Config
 from vae.data import Dataset
 from vae.device import resolve_device
@@ -93,6 +93,7 @@ class Trainer:
 
         self.state = "idle"
         self.error: str | None = None
+        self.autosave_error: str | None = None  # why the last autosave failed; None once one succeeds
         self.epoch = 0  # completed epochs
         self.step = 0  # optimizer steps so far
         self.step_in_epoch = 0
@@ -264,8 +265,18 @@ class Trainer:
             self._keep_good_state()
         self._epoch_snapshot = self.snapshot()
         if self.autosave_path:
-            save_checkpoint(self.autosave_path, self.to_checkpoint())
+            self._autosave()
         self._emit("on_epoch_end")
+
+    def _autosave(self) -> None:
+        """Save the run for a restart. A failure (a full disk, say) is reported, not fatal: the run
+        in memory is fine, and stopping it would lose more than the autosave protects."""
+        try:
+            save_checkpoint(self.autosave_path, self.to_checkpoint())
+        except CheckpointError as exc:
+            self.autosave_error = f"Epoch {self.epoch} could not be autosaved: {exc}"
+        else:
+            self.autosave_error = None
 
     @staticmethod
     @torch.no_grad()
