@@ -63,6 +63,27 @@ def test_the_estimate_bounds_a_real_runs_memory():
     assert r["estimate"] >= r["measured"]
 
 
+def test_replacing_a_run_counts_the_memory_the_old_one_gives_back(tmp_path, monkeypatch):
+    """A run that fits only once the live run's memory is given back is refused on an idle server
+    but may replace that run (before, the old run's memory counted against its successor)."""
+    from vae.config import preset
+    from vae.lab import Lab
+
+    lab = Lab(tmp_path / "checkpoints", tmp_path / "data")
+    old = lab.start(preset("tiny").replace(epochs=1000, encoder_layers=(2048,)))
+    n = len(old.dataset.train_y)
+    new = preset("tiny").replace(epochs=1)
+    need, freed = memory.training_bytes(new, n), memory.held_bytes(old.config, n)
+    assert freed > 10_000_000  # the old run's 2,048-unit layer
+    tight = int(need / memory.FIT_FRACTION) - freed // 2  # too little alone, enough with the old run's
+    monkeypatch.setattr(memory, "available_bytes", lambda device: tight)
+
+    with pytest.raises(ValueError, match="too large to train here"):
+        Lab(tmp_path / "checkpoints", tmp_path / "data").start(new)  # nothing to give back
+    assert lab.start(new).join(60) and lab.trainer.config == new and lab.trainer.state == "finished"
+    assert old.state == "stopped"
+
+
 def test_size_text():
     assert [memory.size_text(n) for n in (999, 1536, 8_000_000, 2.4e9, 3e13)] == [
         "999 bytes",

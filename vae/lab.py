@@ -50,8 +50,11 @@ class Lab:
     def start(self, config: Config, resume: Checkpoint | None = None) -> Trainer:
         """Stop any live run and start a new one (or continue `resume`) in a background thread."""
         dataset = self.dataset(config.dataset)
-        # Refuse a model too large for this machine before stopping the run everyone is watching.
-        memory.check_fits(config, len(dataset.train_y), resolve_device(None))
+        # Refuse a model too large for this machine before stopping the run everyone is watching,
+        # counting the memory that run gives back when it is replaced.
+        old = self.trainer
+        freed = memory.held_bytes(old.config, len(old.dataset.train_y)) if old is not None else 0
+        memory.check_fits(config, len(dataset.train_y), resolve_device(None), freed)
         with self._lock:
             old = self.trainer
             if old is not None and old.alive:
@@ -64,6 +67,7 @@ class Lab:
                 resume=resume,
                 autosave_path=str(self.autosave_path),
                 command=f"VAE Explorer app, Train page ({what})",
+                freed_bytes=freed,
             )
             # A server lives for a whole lesson: give freed memory back as epochs go by.
             self.trainer.add_callback("on_epoch_end", lambda _: memory.trim())

@@ -85,11 +85,20 @@ def size_text(n_bytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def check_fits(config: Config, n_train: int, device: torch.device) -> None:
-    """Raise ValueError, saying what to change, when training `config` would not fit in free memory."""
+def held_bytes(config: Config, n_train: int) -> int:
+    """About how many bytes a run of `config` gives back when it is replaced (all it needs but the
+    kernels and buffers torch keeps loaded for the next run)."""
+    return training_bytes(config, n_train) - FIRST_STEP_BYTES
+
+
+def check_fits(config: Config, n_train: int, device: torch.device, freed: int = 0) -> None:
+    """Raise ValueError, saying what to change, when training `config` would not fit in free memory.
+
+    `freed`: bytes that a run being replaced will give back (see `held_bytes`)."""
     need, free = training_bytes(config, n_train), available_bytes(device)
-    if free is None or need <= FIT_FRACTION * free:
+    if free is None or need <= FIT_FRACTION * (free + freed):
         return
+    free += freed
     weights = sum(parameter_counts(config).values())
     where = "the GPU" if device.type == "cuda" else "this machine"
     raise ValueError(

@@ -63,11 +63,14 @@ class Trainer:
         resume: Checkpoint | None = None,
         autosave_path: str | None = None,
         command: str = "",
+        freed_bytes: int = 0,
     ) -> None:
+        """`freed_bytes`: memory a run this one replaces gives back (its owner counts it; the
+        operating system may not see it free yet), for the check that the model fits."""
         self.config = config
         self.dataset = dataset
         self.device = resolve_device(device)
-        memory.check_fits(config, len(dataset.train_y), self.device)  # before allocating anything
+        memory.check_fits(config, len(dataset.train_y), self.device, freed_bytes)  # before allocating anything
         self.autosave_path = autosave_path
         self.command = command
         self.run_id = uuid.uuid4().hex[:8]
