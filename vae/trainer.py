@@ -65,8 +65,8 @@ class Trainer:
         command: str = "",
         freed_bytes: int = 0,
     ) -> None:
-        """`freed_bytes`: memory a run this one replaces gives back (its owner counts it; the
-        operating system may not see it free yet), for the check that the model fits."""
+        """`freed_bytes`: memory that a run this one replaces gives back (the caller still holds that
+        run, so the operating system does not count it free yet), for the check that the model fits."""
         self.config = config
         self.dataset = dataset
         self.device = resolve_device(device)
