@@ -84,8 +84,8 @@ def app_env(tmp_path: Path, tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPat
 
 @pytest.fixture
 def fresh_streamlit_caches() -> Iterator[None]:
-    """AppTest shares st.cache_resource across tests: start and end each test with a clean one,
-    stopping any live training run first."""
+    """AppTest shares st.cache_resource and the server's Lab across tests: start and end each test
+    with clean ones, stopping any live training run first."""
     import streamlit as st
 
     def clear() -> None:
@@ -98,6 +98,7 @@ def fresh_streamlit_caches() -> Iterator[None]:
         if trainer is not None:
             trainer.stop()
             trainer.join(30)
+        state._lab = None  # the next test's Lab reads its own folders (app_env)
         st.cache_resource.clear()
         st.cache_data.clear()
 

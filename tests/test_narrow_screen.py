@@ -28,6 +28,7 @@ def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, bro
     start_run_in_browser(page, epochs=1000, batch_size=100)  # the live panel's Pause and Stop buttons
     page.get_by_role("button", name="Pause").wait_for(timeout=120_000)
     clipped = {"Train": page.evaluate(CLIPPED)}
+    assert page.get_by_role("button", name="Deploy").count() == 0  # .streamlit/config.toml: toolbarMode
     page.screenshot(path=screenshot_dir / "narrow_train.png")
     for name in ("Home", "Generate", "Latent space", "Reconstruct", "Theory"):
         page.locator("[data-testid='stSidebar']").get_by_role("link", name=name, exact=True).click()

@@ -210,6 +210,20 @@ def test_an_autosave_that_fails_is_a_warning_and_the_run_finishes(page, app_env)
     assert "Finished" in _texts(page) and not page.error and not page.exception
 
 
+def test_clearing_streamlits_caches_keeps_the_live_run(page):
+    """ "Clear caches" in Streamlit's menu (key C) empties st.cache_resource for every user: the run
+    must not vanish from every page while its thread trains on, out of reach."""
+    import streamlit as st
+
+    _start(page, epochs=300)
+    trainer = state.lab().trainer
+    st.cache_data.clear()
+    st.cache_resource.clear()  # what the menu's request does (AppSession._handle_clear_cache_request)
+    page.run()
+    assert state.lab().trainer is trainer and trainer.alive
+    assert "Training" in _texts(page) and not page.exception
+
+
 def test_a_failed_run_shows_its_error(app_env, fresh_streamlit_caches, mnist):
     from vae.config import preset
     from vae.trainer import Trainer

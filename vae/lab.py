@@ -1,6 +1,6 @@
 """The lab: one live training run per server process, and the folder of saved checkpoints.
 
-The app keeps exactly one `Lab` (in `st.cache_resource`); every browser reads the same run.
+The app keeps exactly one `Lab` (`pages/ui/state.lab`); every browser reads the same run.
 Pure Python, no UI: the pages call these methods and draw what they return.
 """
 

@@ -6,6 +6,7 @@ Heavy objects are cached at this edge (`st.cache_resource`); the pages stay thin
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,15 +23,27 @@ LIVE = "Live run"
 DEFAULT_CHECKPOINT = "seed-mnist"  # the shipped model the app opens on
 
 
-@st.cache_resource
+_lab: Lab | None = None
+_lab_lock = threading.Lock()
+
+
 def lab() -> Lab:
-    """The server's only Lab: one training run shared by every browser."""
-    memory.cap_malloc_arenas()
-    # One torch thread for the whole server: the training thread keeps one core busy and leaves the
-    # other to Streamlit and the pages. With torch's default (all cores) its spinning workers fight
-    # the page reruns for the CPU and both slow down many-fold on a 2-core machine.
-    torch.set_num_threads(int(os.environ.get("VAE_TORCH_THREADS", "1")))
-    return Lab(os.environ.get("VAE_CHECKPOINT_DIR", "checkpoints"), os.environ.get("VAE_DATA_DIR", "data"))
+    """The server's only Lab: one training run shared by every browser.
+
+    Kept in this module, not in `st.cache_resource`: "Clear caches" in Streamlit's menu (or its
+    keyboard shortcut, C) empties that for every user, and a Lab dropped from it would leave its
+    run training in a thread that no page could reach any more, nor stop."""
+    global _lab
+    with _lab_lock:
+        if _lab is None:
+            memory.cap_malloc_arenas()
+            # One torch thread for the whole server: the training thread keeps one core busy and
+            # leaves the other to Streamlit and the pages. With torch's default (all cores) its
+            # spinning workers fight the page reruns for the CPU and both slow down many-fold on a
+            # 2-core machine.
+            torch.set_num_threads(int(os.environ.get("VAE_TORCH_THREADS", "1")))
+            _lab = Lab(os.environ.get("VAE_CHECKPOINT_DIR", "checkpoints"), os.environ.get("VAE_DATA_DIR", "data"))
+        return _lab
 
 
 @st.cache_resource(max_entries=16)
