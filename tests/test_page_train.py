@@ -256,6 +256,30 @@ def test_with_an_instructor_passcode_only_the_instructor_drives_the_run(app_env,
     assert not at.exception
 
 
+def test_guessing_the_passcode_is_slowed_to_five_tries_a_minute(app_env, fresh_streamlit_caches, monkeypatch):
+    from pages.ui import auth
+
+    monkeypatch.setenv("VAE_INSTRUCTOR_PASSCODE", "4711")
+    monkeypatch.setattr(auth, "_wrong", {})
+    monkeypatch.setattr(auth, "_address", lambda: "10.0.0.7")  # AppTest's browser has no real address
+    clock = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    at = _page()
+
+    def unlock(code: str) -> str:
+        at.sidebar.text_input(key="auth_passcode").set_value(code)
+        at.sidebar.button(key="auth_unlock").click().run()
+        return " ".join(e.value for e in at.sidebar.error)
+
+    assert [unlock(f"{guess:04d}") for guess in range(5)] == ["Wrong passcode."] * 5
+    clock[0] += 30
+    assert unlock("4711") == "Too many wrong passcodes from this computer: try again in 30 s."
+    assert at.button(key="train_start").disabled  # the right code, but too soon: still locked
+    clock[0] += 31  # the first wrong guesses are now more than a minute old
+    assert unlock("4711") == ""
+    assert not at.button(key="train_start").disabled and not at.exception
+
+
 def test_an_unreadable_secrets_file_locks_the_run_and_says_why(app_env, fresh_streamlit_caches, tmp_path):
     """The teacher meant to set a passcode: a typo in secrets.toml must not leave the run open to all."""
     from streamlit import config

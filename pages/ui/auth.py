@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
+import time
 from pathlib import Path
 
 import streamlit as st
 
 SESSION_KEY = "auth_instructor"
+# Wrong passcodes allowed from one computer (IP address) in a window of seconds: a student cannot
+# script guesses (a 4-digit code would take days), and no one can lock the teacher's computer out.
+WRONG_LIMIT, WRONG_WINDOW = 5, 60.0
+_wrong: dict[str, list[float]] = {}  # address -> times of its recent wrong passcodes, for the whole server
+_wrong_lock = threading.Lock()
 
 
 def configuration() -> tuple[str | None, str | None]:
@@ -62,11 +69,24 @@ def sidebar_login() -> None:
     with st.expander("🔒 Instructor", expanded=False):
         entered = st.text_input("Passcode", type="password", key="auth_passcode")
         if st.button("Unlock", key="auth_unlock"):
-            if hmac.compare_digest(entered.encode(), code.encode()):
+            address, now = _address(), time.monotonic()
+            with _wrong_lock:
+                recent = _wrong[address] = [t for t in _wrong.get(address, []) if now - t < WRONG_WINDOW]
+            if len(recent) >= WRONG_LIMIT:
+                wait = WRONG_WINDOW - (now - recent[0])
+                st.error(f"Too many wrong passcodes from this computer: try again in {wait:.0f} s.")
+            elif hmac.compare_digest(entered.encode(), code.encode()):
                 st.session_state[SESSION_KEY] = True
                 st.rerun()
             else:
+                with _wrong_lock:
+                    _wrong[address].append(now)
                 st.error("Wrong passcode.")
+
+
+def _address() -> str:
+    """The browser's computer as the server sees it (a proxy in front of the server shows as one)."""
+    return st.context.ip_address or "unknown"
 
 
 def require_control(action: str) -> bool:
