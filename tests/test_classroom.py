@@ -33,3 +33,28 @@ def test_three_students_see_no_errors_and_watch_training_advance(app_server, app
     assert soak.visits >= 6, report  # the students did get around
     assert soak.latency.server, report  # slider changes came back from the server
     assert all(soak.saw_training_advance().values()) and len(soak.train_views) == 3, report
+
+
+@pytest.mark.browser
+def test_the_instructor_unlocks_the_controls_in_a_real_browser(app_env, browser):
+    """With a passcode, a browser starts locked; a wrong code is refused, the right one unlocks it
+    (through Streamlit's real session context, which AppTest only imitates)."""
+    from bench.harness import StreamlitServer, wait_for_app
+
+    with StreamlitServer("explorer_app.py", env={**app_env, "VAE_INSTRUCTOR_PASSCODE": "4711"}) as server:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(server.url + "/Train")
+        wait_for_app(page)
+        start = page.get_by_role("button", name="Start training")
+        assert start.is_disabled()
+        page.get_by_text("🔒 Instructor").click()
+        field, unlock = page.get_by_label("Passcode"), page.get_by_role("button", name="Unlock")
+        field.fill("1234")
+        unlock.click()
+        page.get_by_text("Wrong passcode.").wait_for(timeout=10_000)
+        field.fill("4711")
+        unlock.click()
+        page.get_by_text("Instructor controls unlocked in this browser").wait_for(timeout=10_000)
+        wait_for_app(page)
+        assert start.is_enabled()
+        page.close()
