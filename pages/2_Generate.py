@@ -94,8 +94,12 @@ if c.conditional:
 
 st.subheader("Latent traversal")
 default_dim = int(np.argmax(kl))
-dim = st.selectbox(
-    "Sweep dimension", range(c.z_dim), index=default_dim, format_func=lambda i: labels[i], key="gen_traverse_dim"
+dim = st.selectbox(  # keyed per model: another model starts on its own most used dimension, with its KLs
+    "Sweep dimension",
+    range(c.z_dim),
+    index=default_dim,
+    format_func=lambda i: labels[i],
+    key=f"gen_traverse_dim-{shown.label}",
 )
 steps = np.linspace(-Z_RANGE, Z_RANGE, 11, dtype=np.float32)
 rows = range(NUM_CLASSES) if c.conditional else [None]

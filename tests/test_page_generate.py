@@ -63,6 +63,37 @@ def test_random_style_and_a_request_from_the_latent_page(app_env, fresh_streamli
 
 
 @pytest.mark.browser
+def test_the_traversal_starts_on_each_models_own_most_used_dimension(app_env, fresh_streamlit_caches, mnist):
+    """Switching models must not carry a dimension chosen for another model, labelled with its KL."""
+    from pathlib import Path
+
+    from vae.checkpoint import save_checkpoint
+    from vae.config import preset
+    from vae.trainer import Trainer
+
+    other = Trainer(preset("tiny").replace(z_dim=6, epochs=1, seed=5), mnist, device="cpu")
+    other.run()
+    save_checkpoint(Path(app_env["VAE_CHECKPOINT_DIR"]) / "six.pt", other.to_checkpoint())
+
+    def traversal(at):
+        return next(s for s in at.selectbox if s.label == "Sweep dimension")
+
+    def kl(label: str) -> float:
+        return float(re.search(r"KL (\d+\.\d+)", label)[1])
+
+    at = open_page(PAGE)
+    at.sidebar.selectbox[0].select("six").run()
+    labels = traversal(at).options
+    busiest = max(range(6), key=lambda i: kl(labels[i]))
+    assert traversal(at).value == busiest
+    at.sidebar.selectbox[0].select("tiny-test").run()  # z_dim 2: pick the dimension "six" uses least
+    pick = next(i for i in (0, 1) if i != busiest)
+    traversal(at).select(pick).run()
+    at.sidebar.selectbox[0].select("six").run()
+    assert traversal(at).options == labels and traversal(at).value == busiest
+    assert not at.exception
+
+
 def test_generate_page_in_chromium(app_server, browser, screenshot_dir):
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     page.goto(f"{app_server.url}/Generate")
