@@ -131,7 +131,7 @@ if c.z_dim == 2:
                 f"{kind.capitalize()} fed to the decoder",
                 range(10),
                 format_func=lambda d: names[d],
-                key="lat_manifold_digit",
+                key=f"lat_manifold_digit-{ds.name}",  # per dataset: its names label the options
             )
         span = st.radio(
             "Grid over",

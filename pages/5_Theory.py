@@ -275,8 +275,10 @@ def choose_digit() -> Tensor:
         f"look alike, this model has not learned to use its {vocab.kind} input yet: it needs more training."
     )
     a, b, w = st.columns([1, 1, 3])
-    digit_a = a.selectbox(f"From {vocab.kind}", range(10), index=3, format_func=names.__getitem__, key="th_mix_a")
-    digit_b = b.selectbox(f"To {vocab.kind}", range(10), index=8, format_func=names.__getitem__, key="th_mix_b")
+    digit_a = a.selectbox(
+        f"From {vocab.kind}", range(10), index=3, format_func=names.__getitem__, key=f"th_mix_a-{data}"
+    )
+    digit_b = b.selectbox(f"To {vocab.kind}", range(10), index=8, format_func=names.__getitem__, key=f"th_mix_b-{data}")
     mix = w.slider(f"Weight of the second {vocab.kind}", 0.0, 1.0, 0.5, 0.05, key="th_mix")
     pic, strip = st.columns([1, 4])
     pic.image(

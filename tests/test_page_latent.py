@@ -95,7 +95,7 @@ def test_manifold_of_a_2d_latent_space_follows_the_chosen_digit(app_env, fresh_s
     manifold = figures(at)[1]
     assert manifold["data"][0]["type"] == "image"
     assert manifold["layout"]["xaxis"]["ticktext"][0] == "-3.0" and manifold["layout"]["yaxis"]["ticktext"][0] == "3.0"
-    at.selectbox(key="lat_manifold_digit").set_value(7).run()
+    at.selectbox(key="lat_manifold_digit-mnist").set_value(7).run()
     assert figures(at)[1]["data"][0]["source"] != manifold["data"][0]["source"]  # another digit, another picture
     assert "Download the manifold (PNG)" in {b.proto.label for b in at.get("download_button")}
 
