@@ -30,7 +30,8 @@ class Lab:
     def __init__(self, checkpoint_dir: str | Path = "checkpoints", data_dir: str | Path = "data") -> None:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.data_dir = Path(data_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one start or resume at a time
+        self._data_lock = threading.Lock()  # its own: a start that waits for the old run to stop must not hold up pages
         self._datasets: dict[str, Dataset] = {}
         self.trainer: Trainer | None = None
 
@@ -41,7 +42,7 @@ class Lab:
 
     def dataset(self, name: str) -> Dataset:
         """Load once per process; concurrent callers share one load."""
-        with self._lock:
+        with self._data_lock:
             if name not in self._datasets:
                 # The app never downloads (a page must not wait on the network); the CLI does.
                 self._datasets[name] = load_dataset(name, self.data_dir, download=False)

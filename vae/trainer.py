@@ -87,6 +87,7 @@ class Trainer:
         self._test_y = dataset.test_y.to(self.device)
 
         self._lock = threading.Lock()  # guards the live weights, the metrics log and the state
+        self._state_lock = threading.Lock()  # pause/resume against the run's end: no "paused" dead run
         self._running = threading.Event()  # cleared while paused
         self._running.set()
         self._parked = threading.Event()  # set while the loop waits out a pause
@@ -136,18 +137,20 @@ class Trainer:
     def pause(self, timeout: float = 5.0) -> None:
         """Pause after the step in progress. Returns once the loop is parked (or `timeout` passed), so
         the step count and the weights read after a pause do not change until `resume`."""
-        if self.state != "running":
-            return
-        self._running.clear()
-        self.state = "paused"
+        with self._state_lock:
+            if self.state != "running":
+                return
+            self._running.clear()
+            self.state = "paused"
         deadline = time.monotonic() + timeout
         while self.alive and not self._parked.wait(0.01) and time.monotonic() < deadline:
             pass
 
     def resume(self) -> None:
-        if self.state == "paused":
-            self.state = "running"
-            self._running.set()
+        with self._state_lock:
+            if self.state == "paused":
+                self.state = "running"
+                self._running.set()
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step (also when paused)."""
@@ -171,11 +174,13 @@ class Trainer:
         self.state = "running"
         try:
             self._loop()
-            self.state = "stopped" if self._stop.is_set() and self.epoch < self.config.epochs else "finished"
+            end, error = ("stopped" if self._stop.is_set() and self.epoch < self.config.epochs else "finished"), None
         except TrainingDiverged as exc:
-            self.state, self.error = "failed", str(exc)
+            end, error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - reported to the owner, who shows it
-            self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            end, error = "failed", f"{type(exc).__name__}: {exc}"
+        with self._state_lock:  # a pause or resume racing the end cannot overwrite it
+            self.state, self.error = end, error
         self._emit("on_finish")
 
     def _loop(self) -> None:
