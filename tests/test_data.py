@@ -47,6 +47,39 @@ def test_a_damaged_data_file_says_which_and_mnist_falls_back(tmp_path, damage, n
     assert len(ds.train_y) == 4000 and ds.notice.startswith(f"Full MNIST could not be read: {bad} is damaged")
 
 
+@pytest.mark.parametrize(
+    "file, array",
+    [
+        ("train-labels-idx1-ubyte.gz", np.arange(29) % 10),  # one label short of the 30 images
+        ("t10k-images-idx3-ubyte.gz", np.zeros((20, 32, 32))),  # not 28 x 28
+        ("t10k-labels-idx1-ubyte.gz", np.arange(20) % 11),  # a label 10
+    ],
+)
+def test_data_files_that_do_not_fit_together_say_so_and_mnist_falls_back(tmp_path, file, array, no_network):
+    write_mnist_stand_in(tmp_path, n_train=30, n_test=20)
+    write_idx(tmp_path / "MNIST" / "raw" / file, array)
+    ds = load_dataset("mnist", tmp_path, download=False)
+    assert len(ds.train_y) == 4000  # the offline subset, saying why
+    assert ds.notice.startswith(f"Full MNIST could not be read: The MNIST-format files in {tmp_path}/MNIST/raw")
+    assert "do not fit together" in ds.notice and "fetch the data again" in ds.notice
+
+
+def test_a_data_folder_that_cannot_be_read_says_so_and_mnist_falls_back(tmp_path, monkeypatch, no_network):
+    from pathlib import Path
+
+    raw, exists = tmp_path / "MNIST" / "raw", Path.exists
+
+    def refuse(path: Path) -> bool:  # what a folder without read permission does (the tests run as root)
+        if path.parent == raw:
+            raise PermissionError(13, "Permission denied")
+        return exists(path)
+
+    monkeypatch.setattr(Path, "exists", refuse)
+    ds = load_dataset("mnist", tmp_path, download=False)
+    assert len(ds.train_y) == 4000
+    assert ds.notice.startswith(f"Full MNIST could not be read: {raw} cannot be read (Permission denied)")
+
+
 def test_unknown_dataset():
     with pytest.raises(DatasetError, match="unknown dataset"):
         load_dataset("cifar10")

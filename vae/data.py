@@ -99,24 +99,43 @@ IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
 def _idx_paths(folder: Path) -> list[Path] | None:
     """The four MNIST-format files in `folder` (each plain or .gz), or None if any is missing."""
     paths = []
-    for stem in IDX_STEMS:
-        path = next((p for p in (folder / stem, folder / f"{stem}.gz") if p.exists()), None)
-        if path is None:
-            return None
-        paths.append(path)
+    try:
+        for stem in IDX_STEMS:
+            path = next((p for p in (folder / stem, folder / f"{stem}.gz") if p.exists()), None)
+            if path is None:
+                return None
+            paths.append(path)
+    except OSError as exc:  # e.g. a folder this user may not look into
+        raise DatasetError(
+            f"{folder} cannot be read ({exc.strerror or type(exc).__name__}): fix its permissions."
+        ) from None
     return paths
 
 
 def _read_idx_folder(folder: Path) -> tuple[np.ndarray, ...] | None:
-    """The four MNIST-format files in `folder` as arrays, or None if any is missing."""
+    """The four MNIST-format files in `folder` as arrays, or None if any is missing. Raises
+    DatasetError when they cannot be read or do not fit together (28 x 28 images, one label each)."""
     paths = _idx_paths(folder)
-    return tuple(read_idx(p) for p in paths) if paths is not None else None
+    if paths is None:
+        return None
+    train_x, train_y, test_x, test_y = (read_idx(p) for p in paths)
+    for images, labels in ((train_x, train_y), (test_x, test_y)):
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1] or labels.max() > 9:
+            raise DatasetError(
+                f"The MNIST-format files in {folder} do not fit together (images {images.shape}, labels "
+                f"{labels.shape}; expected N images of 28 x 28 and N labels 0-9): delete them and fetch the data again."
+            )
+    return train_x, train_y, test_x, test_y
 
 
 def full_mnist_on_disk(data_dir: str | os.PathLike = "data") -> bool:
     """Whether `load_dataset("mnist", data_dir, download=False)` finds full MNIST (else: the offline
-    subset), without reading it."""
-    return _idx_paths(Path(data_dir) / "MNIST" / "raw") is not None
+    subset), without reading it. Also True for a folder that cannot be looked into: the trouble is
+    on disk, and loading says what it is."""
+    try:
+        return _idx_paths(Path(data_dir) / "MNIST" / "raw") is not None
+    except DatasetError:
+        return True
 
 
 def epochs_for_tutorial_images(n_train: int, tutorial_epochs: int) -> int:
