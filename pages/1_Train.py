@@ -342,7 +342,10 @@ def delete_checkpoint() -> None:
     say("success", f"Deleted “{name}”. Browsers that show it say so, and offer the other models.", DELETE_NOTICE)
 
 
-saved = [p.stem for p in lab.checkpoints()]
+try:
+    saved = [p.stem for p in lab.checkpoints()]
+except CheckpointError:
+    saved = []  # the sidebar says why
 just_acted = DELETE_NOTICE in st.session_state
 if saved or just_acted:
     with st.expander("🗂️ Checkpoints on this server", expanded=just_acted):

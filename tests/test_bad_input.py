@@ -79,6 +79,46 @@ def test_a_checkpoint_deleted_while_shown(app_env, fresh_streamlit_caches):
     assert not at.exception
 
 
+def test_a_checkpoints_folder_that_cannot_be_read_says_so_on_every_page(app_env, fresh_streamlit_caches, monkeypatch):
+    folder = Path(app_env["VAE_CHECKPOINT_DIR"])
+    scandir = os.scandir
+
+    def refuse(path):  # what a folder without read permission does (the tests run as root)
+        if Path(path) == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    at = AppTest.from_file(HOME, default_timeout=90).run()
+    for page in (None, "pages/1_Train.py", "pages/2_Generate.py"):
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, page
+        errors = " ".join(e.value for e in at.sidebar.error)
+        assert f"The checkpoints in {folder} cannot be read (Permission denied)" in errors, page
+
+
+def test_a_checkpoint_without_its_dataset_record_still_shows(app_env, fresh_streamlit_caches):
+    """Written by other code, say: `load_checkpoint` accepts it, and the sidebar must too."""
+    folder = Path(app_env["VAE_CHECKPOINT_DIR"])
+    payload = torch.load(folder / "tiny-test.pt", weights_only=True)
+    del payload["dataset"]
+    torch.save(payload, folder / "bare.pt")
+    at = AppTest.from_file(HOME, default_timeout=90).run()
+    at.sidebar.selectbox(key="sidebar_model").select("bare").run()
+    assert not at.exception
+    assert "mnist · training images not recorded" in [c.value for c in at.sidebar.caption]
+
+
+def test_the_theory_history_of_a_checkpoint_deleted_meanwhile_is_empty(app_env, fresh_streamlit_caches):
+    from pages.ui import state
+    from pages.ui import theory_widgets as tw
+
+    shown = state.shown("tiny-test")
+    (Path(app_env["VAE_CHECKPOINT_DIR"]) / "tiny-test.pt").unlink()  # by another browser, mid-page
+    assert tw.history(shown) == (None, [])
+
+
 def test_mnist_missing_with_no_network_says_so(app_env, fresh_streamlit_caches):
     at = AppTest.from_file(HOME, default_timeout=90).run()
     assert not at.exception

@@ -163,3 +163,47 @@ def test_names_and_listing(tmp_path):
     (tmp_path / ".b.pt.123.tmp").write_bytes(b"x")
     assert [p.name for p in list_checkpoints(tmp_path)] == ["b.pt"]
     assert list_checkpoints(tmp_path / "missing") == []
+
+
+def test_a_folder_that_cannot_be_read_is_an_error_not_an_empty_list(tmp_path, monkeypatch):
+    import os
+
+    def refuse(path):  # what a folder without read permission does (the tests run as root)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    with pytest.raises(CheckpointError, match=f"The checkpoints in {tmp_path} cannot be read .Permission denied."):
+        list_checkpoints(tmp_path)
+
+
+def test_a_file_deleted_while_the_folder_is_listed_is_left_out(tmp_path, monkeypatch):
+    import os
+
+    for name in ("a.pt", "b.pt"):
+        save_checkpoint(tmp_path / name, _ckpt())
+    scandir = os.scandir
+
+    class Gone:  # b.pt as another browser deletes it between the listing and its stat
+        def __init__(self, entry):
+            self.name, self.path, self._entry = entry.name, entry.path, entry
+
+        def is_file(self):
+            if self.name == "b.pt":
+                raise FileNotFoundError(2, "No such file or directory")
+            return self._entry.is_file()
+
+        def stat(self):
+            return self._entry.stat()
+
+    class Listing:
+        def __init__(self, path):
+            self._it = scandir(path)
+
+        def __enter__(self):
+            return (Gone(e) for e in self._it)
+
+        def __exit__(self, *exc):
+            self._it.close()
+
+    monkeypatch.setattr(os, "scandir", Listing)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["a.pt"]

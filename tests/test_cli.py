@@ -62,6 +62,11 @@ def test_errors_are_one_clear_line(tmp_path, args, message):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_list_says_when_there_is_nothing_to_list(tmp_path):
+    r = _vae("list", tmp_path / "nothing-here", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith(f"No checkpoints in {tmp_path / 'nothing-here'}: train one")
+
+
 def test_corrupt_checkpoint_and_bad_digit(trained, tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")

@@ -214,10 +214,28 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 
 def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
-    """Checkpoint files in `directory` (not recursive), newest first."""
+    """Checkpoint files in `directory` (not recursive), newest first; [] when there is no such folder.
+
+    A file deleted while the folder is read is left out; a folder (or file) this process may not
+    read raises CheckpointError, saying so, rather than looking empty."""
     directory = Path(directory)
-    if not directory.is_dir():
+    found = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                # judge-*.pt are the independent classifiers of vae.judge, not VAE checkpoints.
+                if not entry.name.endswith(SUFFIX) or entry.name.startswith((".", "judge-")):
+                    continue
+                try:
+                    if entry.is_file():
+                        found.append((entry.stat().st_mtime, Path(entry.path)))
+                except FileNotFoundError:
+                    continue  # deleted (by another browser, say) while we looked
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    # judge-*.pt are the independent classifiers of vae.judge, not VAE checkpoints.
-    files = [p for p in directory.glob(f"*{SUFFIX}") if p.is_file() and not p.name.startswith((".", "judge-"))]
-    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError as exc:
+        raise CheckpointError(
+            f"The checkpoints in {directory} cannot be read ({exc.strerror or type(exc).__name__}): "
+            "fix the folder's permissions."
+        ) from None
+    return [path for _, path in sorted(found, key=lambda f: f[0], reverse=True)]

@@ -185,7 +185,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    for path in list_checkpoints(args.directory):
+    paths = list_checkpoints(args.directory)
+    if not paths:
+        print(f"No checkpoints in {args.directory}: train one with `python -m vae train --preset seed`.")
+    for path in paths:
         try:
             ckpt = load_checkpoint(path)
             print(f"{path}  epoch {ckpt.epoch}  {ckpt.dataset.get('name', '?')}  {ckpt.command}")

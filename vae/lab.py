@@ -84,8 +84,11 @@ class Lab:
         """The last autosave when no run is live and it has epochs left to train, else None. Raises
         CheckpointError when there is one but it cannot be read (the owner says so: a silently
         ignored autosave would look like a crash that lost the run)."""
-        if self.trainer is not None or not self.autosave_path.exists():
-            return None
+        try:
+            if self.trainer is not None or not self.autosave_path.exists():
+                return None
+        except OSError as exc:  # a folder this process may not look into
+            raise CheckpointError(f"{self.autosave_path} cannot be read ({exc.strerror}).") from None
         ckpt = load_checkpoint(self.autosave_path)
         return ckpt if ckpt.epoch < ckpt.config.epochs else None
 

@@ -37,13 +37,13 @@ def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
 def sidebar(follow: bool = True) -> state.Shown | None:
     """The page links, the instructor box and the model picker; returns the model to show. With
     `follow`, a page drawn from an earlier epoch of the live run offers to redraw at the latest."""
-    options = state.choices()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
         auth.sidebar_login()
         st.subheader("Model")
+        options = state.choices()
         if not options:
             st.info("No model yet: start a run on the **Train** page (the `tiny` preset takes seconds).")
             return None
@@ -79,7 +79,9 @@ def offer_live_run(shown: state.Shown) -> None:
 
 def describe(shown: state.Shown, follow: bool = True) -> None:
     c = shown.config
-    where = f"{shown.dataset.get('name', '?')} · {shown.dataset.get('n_train', '?'):,} training images"
+    n_train = shown.dataset.get("n_train")  # absent from a checkpoint written by other code
+    images = f"{n_train:,} training images" if isinstance(n_train, int) else "training images not recorded"
+    where = f"{shown.dataset_name} · {images}"
     if shown.live:
         ticking = shown.state in ("running", "paused")
         st.fragment(live_status, run_every=2.0 if ticking else None)(shown.epoch if follow else None)

@@ -80,7 +80,12 @@ class Shown:
 
 
 def choices() -> list[str]:
-    names = [p.stem for p in lab().checkpoints()]
+    """The live run (if any) and the saved checkpoints; an st.error when the folder cannot be read."""
+    try:
+        names = [p.stem for p in lab().checkpoints()]
+    except CheckpointError as exc:
+        st.error(str(exc))
+        names = []
     return ([LIVE] if lab().trainer is not None else []) + names
 
 
@@ -121,6 +126,6 @@ def shown(choice: str | None) -> Shown | None:
         config=ckpt.config,
         dataset=ckpt.dataset,
         epoch=ckpt.epoch,
-        key=f"ckpt-{choice}-{path.stat().st_mtime_ns}",
+        key=f"ckpt-{choice}-{ckpt.created}-{id(ckpt)}",  # one per file read (a re-saved file is read anew)
         live=False,
     )

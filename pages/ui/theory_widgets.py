@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from torch.nn import functional as F
 
 from pages.ui import state
+from vae.checkpoint import CheckpointError
 from vae.evaluate import evaluate_elbo
 from vae.images import grid, png_bytes
 from vae.losses import kl_to_standard_normal, log_likelihood
@@ -289,7 +290,10 @@ def history(shown: state.Shown) -> tuple[np.ndarray | None, list[dict]]:
     if shown.live:
         trainer = state.lab().trainer
         return (trainer.sample_rows(), trainer.epoch_metrics()) if trainer is not None else (None, [])
-    ckpt = state.checkpoint(state.lab().checkpoint_dir / f"{shown.label}.pt")
+    try:
+        ckpt = state.checkpoint(state.lab().checkpoint_dir / f"{shown.label}.pt")
+    except CheckpointError:  # deleted since the page began (in another browser): nothing to show
+        return None, []
     return ckpt.sample_rows, ckpt.epoch_metrics
 
 
