@@ -62,6 +62,37 @@ def test_errors_are_one_clear_line(tmp_path, args, message):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_resuming_with_another_z_dim_is_one_clear_line(trained, tmp_path):
+    r = _vae("train", "--resume", trained, "--z-dim", "3", "--out", tmp_path / "t.pt", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        f"error: --z-dim 3 cannot resume {trained}: its model was built with z_dim 2. Leave --z-dim out, "
+        "or train a new model without --resume."
+    )
+
+
+def test_a_run_whose_save_fails_at_the_end_is_kept_in_the_temporary_folder(tmp_path, monkeypatch, capsys):
+    """The disk filled up while it trained: the finished run is not thrown away."""
+    from vae import cli
+    from vae.checkpoint import CheckpointError, load_checkpoint
+
+    out, real_save = tmp_path / "runs" / "t.pt", cli.save_checkpoint
+
+    def full_disk(path, ckpt, slim=False):
+        if Path(path) == out:
+            raise CheckpointError(f"Could not write {out}: No space left on device.")
+        return real_save(path, ckpt, slim=slim)
+
+    monkeypatch.setattr(cli, "save_checkpoint", full_disk)
+    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    args = ["train", "--preset", "tiny", "--epochs", "1", "--data-dir", tmp_path / "data", "--out", out]
+    assert cli.main(list(map(str, args))) == 0
+    (rescued,) = (tmp_path / "tmp").glob("t-rescued-*.pt")
+    assert load_checkpoint(rescued).epoch == 1 and not out.exists()
+    err = capsys.readouterr().err
+    assert f"No space left on device. The run was saved to {rescued} instead" in err
+
+
 def test_list_says_when_there_is_nothing_to_list(tmp_path):
     r = _vae("list", tmp_path / "nothing-here", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.startswith(f"No checkpoints in {tmp_path / 'nothing-here'}: train one")

@@ -9,6 +9,8 @@ import argparse
 import json
 import shlex
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from vae.checkpoint import CheckpointError, check_writable, list_checkpoints, load_checkpoint, save_checkpoint
@@ -92,6 +94,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,
     }
+    if resume is not None and args.z_dim is not None and args.z_dim != resume.config.z_dim:
+        raise ValueError(
+            f"--z-dim {args.z_dim} cannot resume {args.resume}: its model was built with z_dim "
+            f"{resume.config.z_dim}. Leave --z-dim out, or train a new model without --resume."
+        )
     config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
     out = args.out or args.resume or DEFAULT_DIR / f"{args.preset}-{config.dataset}.pt"
     if out.exists() and not args.overwrite and out != args.resume:
@@ -136,10 +143,25 @@ def cmd_train(args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         trainer.state = "stopped"
     bar.close()
-    path = save_checkpoint(out, trainer.to_checkpoint(), slim=args.slim)
+    path = _save_or_rescue(out, trainer.to_checkpoint(), args.slim)
     if trainer.state == "failed":
         raise SystemExit(f"error: {trainer.error} (the last good weights were saved to {path})")
     print(f"saved {path} after {trainer.epoch} epochs ({trainer.step} steps) on {dataset.source}")
+
+
+def _save_or_rescue(out: Path, ckpt, slim: bool) -> Path:
+    """Save the finished run to `out`; if that fails now (the disk filled up during training, say),
+    save it in the system's temporary folder rather than lose it, and say where."""
+    try:
+        return save_checkpoint(out, ckpt, slim=slim)
+    except CheckpointError as exc:
+        rescue = Path(tempfile.gettempdir()) / f"{out.stem}-rescued-{time.strftime('%Y%m%d-%H%M%S')}{out.suffix}"
+        try:
+            save_checkpoint(rescue, ckpt, slim=slim)
+        except CheckpointError:
+            raise exc from None
+        print(f"warning: {exc} The run was saved to {rescue} instead: move it where you want it.", file=sys.stderr)
+        return rescue
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
