@@ -136,3 +136,18 @@ def test_recipe_augments_small_training_sets_only():
     assert recipe(4000) == {"epochs": 8, "augment": True}
     assert recipe(300) == {"epochs": 8, "augment": True}
     assert recipe(60_000) == {"epochs": 10, "augment": False}
+
+
+def test_a_judge_that_cannot_be_kept_still_judges(mnist, tmp_path, monkeypatch, capsys):
+    """A read-only checkpoints folder (evaluating a shipped model from a read-only checkout, say):
+    the judge trained for it is used, and the user told it was not kept."""
+    import vae.judge
+
+    def read_only(path, judge, meta):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(vae.judge, "save_judge", read_only)
+    monkeypatch.setattr(vae.judge, "train_judge", lambda data, **kw: (Judge(), 0.5))  # a judge, quickly
+    assert isinstance(judge_for(mnist, tmp_path), Judge)
+    assert not judge_path(mnist, tmp_path).exists()
+    assert "the judge could not be kept in" in capsys.readouterr().err

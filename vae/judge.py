@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -244,5 +245,12 @@ def judge_for(dataset: Dataset, directory: str | os.PathLike = "checkpoints") ->
         "test_accuracy": test_accuracy,
         "train_seconds": round(time.perf_counter() - start, 2),
     }
-    save_judge(path, judge, meta)
+    try:
+        save_judge(path, judge, meta)
+    except OSError as exc:  # a read-only folder, a full disk: the judge still judges, it is only not kept
+        print(
+            f"warning: the judge could not be kept in {path} ({exc.strerror or type(exc).__name__}); "
+            "it will be trained again next time.",
+            file=sys.stderr,
+        )
     return judge
