@@ -30,16 +30,17 @@ head.subheader(f"Test {noun}s and their reconstructions")
 if head.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
     st.session_state["rec_batch"] = st.session_state.get("rec_batch", 0) + 1
 batch = st.session_state.get("rec_batch", 0)
-idx = np.random.default_rng(batch).choice(len(ds.test_y), BATCH, replace=False)  # batch number = seed
-x = ds.test_x[idx]  # (BATCH, 784)
+n_shown = min(BATCH, len(ds.test_y))  # fewer only for a test split smaller than a batch
+idx = np.random.default_rng(batch).choice(len(ds.test_y), n_shown, replace=False)  # batch number = seed
+x = ds.test_x[idx]  # (n_shown, 784)
 recon, probs = digits.reconstruct(shown.model, x)
 labels = ds.test_y[idx].numpy()
 guesses = probs.argmax(axis=1) if probs is not None else None
 RED = (214, 39, 40)
-wrong = guesses != labels if guesses is not None else np.zeros(BATCH, dtype=bool)
+wrong = guesses != labels if guesses is not None else np.zeros(n_shown, dtype=bool)
 pairs = [
     digits.picture(np.stack([x[k].numpy(), recon[k]]), 2, scale=3, frame=RED if wrong[k] else None)
-    for k in range(BATCH)
+    for k in range(n_shown)
 ]
 if guesses is None:
     captions = [f"label {names[y]}" for y in labels]
@@ -52,7 +53,7 @@ explain = f"Each pair: the test {noun} (left) and the model's reconstruction fro
 if guesses is not None:
     explain += (
         f" Under each: true label → the classifier's guess. A red frame marks a wrong guess "
-        f"({int(wrong.sum())} of {BATCH} here)."
+        f"({int(wrong.sum())} of {n_shown} here)."
     )
 st.caption(explain)
 pairs_png = png_bytes(grid(np.stack([x.numpy(), recon], axis=1).reshape(-1, 784), 16), scale=3)

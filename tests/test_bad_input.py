@@ -119,6 +119,28 @@ def test_the_theory_history_of_a_checkpoint_deleted_meanwhile_is_empty(app_env, 
     assert tw.history(shown) == (None, [])
 
 
+def test_a_test_split_smaller_than_a_page_shows_what_there_is(app_env, fresh_streamlit_caches):
+    """MNIST-format files with only 20 test images (a custom dataset, say): every page draws them."""
+    from tests.helpers import write_mnist_stand_in
+    from vae.checkpoint import save_checkpoint
+    from vae.config import preset
+    from vae.data import load_dataset
+    from vae.trainer import Trainer
+
+    write_mnist_stand_in(Path(app_env["VAE_DATA_DIR"]), n_train=30, n_test=20)
+    three = Trainer(preset("tiny").replace(z_dim=3, epochs=1), load_dataset("mnist", app_env["VAE_DATA_DIR"]), "cpu")
+    three.run()  # z_dim 3: the latent map offers t-SNE
+    save_checkpoint(Path(app_env["VAE_CHECKPOINT_DIR"]) / "three.pt", three.to_checkpoint())
+    at = AppTest.from_file(HOME, default_timeout=90).run()
+    at.sidebar.selectbox(key="sidebar_model").select("three").run()
+    for page in ("pages/4_Reconstruct.py", "pages/5_Theory.py", "pages/3_Latent_space.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    at.radio(key="lat_method").set_value("t-SNE").run()
+    at.button(key="lat_tsne_go").click().run()
+    assert not at.exception and not at.error
+
+
 def test_mnist_missing_with_no_network_says_so(app_env, fresh_streamlit_caches):
     at = AppTest.from_file(HOME, default_timeout=90).run()
     assert not at.exception

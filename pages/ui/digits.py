@@ -61,7 +61,7 @@ def latent_map(key: str, _model: ConditionalVAE, dataset_name: str, method: str 
     index = np.arange(len(mu))
     if 0 < max_points < len(mu):
         index = np.sort(np.random.default_rng(0).choice(len(mu), max_points, replace=False))
-    coords = project(mu[index], method, seed=0)  # (n, 2)
+    coords = project(mu[index], method, seed=0, perplexity=min(30.0, (len(index) - 1) / 3))  # (n, 2)
     z_dim = mu.shape[1]
     result = {"coords": coords, "index": index, "labels": labels[index], "method": method, "affine": None}
     if z_dim <= 2:

@@ -63,6 +63,7 @@ def likelihood_groups(key: str, dataset: str, _model: ConditionalVAE, n: int = 2
     """Per-image ELBO of n test images, n "stitched" images (left half of one test image, right half
     of another of a different class) and n images of uniform noise; a few examples of each."""
     ds = state.lab().dataset(dataset)
+    n = min(n, len(ds.test_y))
     g = torch.Generator().manual_seed(SAMPLE_SEED)
     idx = torch.randperm(len(ds.test_y), generator=g)[:n]
     x, y = ds.test_x[idx], ds.test_y[idx]  # (n, 784), (n,)
