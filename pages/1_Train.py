@@ -287,6 +287,8 @@ if trainer is not None and (live or shown is None or shown.live):
         overwrite = st.checkbox("Replace a checkpoint that already has this name", key="train_overwrite")
         if st.form_submit_button("💾 Save checkpoint", key="train_save", disabled=not control) and control:
             try:
+                if name.strip().removesuffix(".pt").casefold() == state.LIVE.casefold():
+                    raise CheckpointError(f"“{state.LIVE}” is the sidebar's name for the run itself: choose another.")
                 path = lab.save(name, overwrite=overwrite)
             except CheckpointError as exc:
                 st.error(str(exc))

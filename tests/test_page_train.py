@@ -170,6 +170,10 @@ def test_save_refuses_a_bad_name_and_an_existing_one_then_writes_the_file(page, 
     at.text_input(key="train_save_name").set_value("tiny-test")
     at.button(key="train_save").click().run()
     assert any("exists already" in e.value for e in at.error)
+    at.text_input(key="train_save_name").set_value("live run")  # the picker could not tell it from the run
+    at.button(key="train_save").click().run()
+    assert any("is the sidebar's name for the run itself" in e.value for e in at.error)
+    assert not (Path(app_env["VAE_CHECKPOINT_DIR"]) / "live run.pt").exists()
     at.text_input(key="train_save_name").set_value("my first vae")
     at.button(key="train_save").click().run()
     saved = Path(app_env["VAE_CHECKPOINT_DIR"]) / "my first vae.pt"
