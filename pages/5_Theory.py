@@ -329,7 +329,7 @@ else:
     )
 st.markdown(f"After every epoch the trainer draws {what} Start a run and watch it happen:")
 st.page_link("pages/1_Train.py", label="Open the Train page", icon="🏋️")
-rows, metrics = tw.history(shown)
+rows, row_epochs, metrics = tw.history(shown)
 if rows is None or len(rows) == 0:
     st.info(
         f"**{shown.label}** has no per-epoch rows saved yet: train a model (or wait for its first epoch) to see them."
@@ -342,7 +342,7 @@ else:
         if c.conditional
         else f"ten random z (no {vocab.kind} input)"
     )
-    st.caption(f"Top to bottom: after epoch {', '.join(str(k + 1) for k in keep)}. Each row: {what}.")
+    st.caption(f"Top to bottom: after epoch {', '.join(str(row_epochs[k]) for k in keep)}. Each row: {what}.")
 if metrics:
     st.plotly_chart(tw.loss_curves(metrics, vocab.classifier if c.conditional else None), key="th_curves")
     both = f"Both losses should fall: the VAE gets better at drawing, the classifier at telling {vocab.plural} apart."

@@ -116,7 +116,7 @@ def test_the_theory_history_of_a_checkpoint_deleted_meanwhile_is_empty(app_env, 
 
     shown = state.shown("tiny-test")
     (Path(app_env["VAE_CHECKPOINT_DIR"]) / "tiny-test.pt").unlink()  # by another browser, mid-page
-    assert tw.history(shown) == (None, [])
+    assert tw.history(shown) == (None, [], [])
 
 
 def test_a_test_split_smaller_than_a_page_shows_what_there_is(app_env, fresh_streamlit_caches):

@@ -122,6 +122,24 @@ def test_plain_vae_says_it_has_no_digit_input(
     assert len(at.dataframe) == 1  # the rest of the page still works
 
 
+def test_the_learning_rows_of_a_slim_checkpoint_name_their_real_epochs(
+    app_env: dict[str, str], fresh_streamlit_caches: None
+) -> None:
+    """A slim checkpoint (the shipped models) keeps some epochs' rows: they are not epochs 1, 2, 3."""
+    import dataclasses
+
+    from vae.checkpoint import load_checkpoint, save_checkpoint
+
+    folder = Path(app_env["VAE_CHECKPOINT_DIR"])
+    ckpt = load_checkpoint(folder / "tiny-test.pt")  # 3 epochs: rows after epochs 1, 2, 3
+    save_checkpoint(folder / "thinned.pt", dataclasses.replace(ckpt, sample_epochs=[1, 250, 600]))
+    at = theory_app()
+    at.run()
+    at.selectbox(key="sidebar_model").set_value("thinned").run()
+    assert not at.exception
+    assert any(c.value.startswith("Top to bottom: after epoch 1, 250, 600.") for c in at.caption)
+
+
 @pytest.mark.browser
 def test_theory_page_in_a_browser(app_server: object, browser: object, screenshot_dir: Path) -> None:
     from bench.harness import wait_for_app

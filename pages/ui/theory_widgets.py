@@ -286,16 +286,21 @@ def blends(model: ConditionalVAE, z: torch.Tensor, a: int, b: int, weights: list
 
 
 # --- 8. watching it learn --------------------------------------------------------------------------
-def history(shown: state.Shown) -> tuple[np.ndarray | None, list[dict]]:
-    """(sample rows (epochs, 10, 28, 28) or None, epoch metrics) of the model on show."""
+def history(shown: state.Shown) -> tuple[np.ndarray | None, list[int], list[dict]]:
+    """(sample rows (R, 10, 28, 28) or None, the epoch of each row, epoch metrics) of the model on
+    show. A slim checkpoint keeps only some epochs' rows."""
     if shown.live:
         trainer = state.lab().trainer
-        return (trainer.sample_rows(), trainer.epoch_metrics()) if trainer is not None else (None, [])
+        if trainer is None:
+            return None, [], []
+        rows, epochs = trainer.sample_rows(), trainer.sample_epochs()
+        n = min(len(rows), len(epochs))  # an epoch may have ended between the two reads
+        return rows[:n], epochs[:n], trainer.epoch_metrics()
     try:
         ckpt = state.checkpoint(state.lab().checkpoint_dir / f"{shown.label}.pt")
     except CheckpointError:  # deleted since the page began (in another browser): nothing to show
-        return None, []
-    return ckpt.sample_rows, ckpt.epoch_metrics
+        return None, [], []
+    return ckpt.sample_rows, ckpt.row_epochs(), ckpt.epoch_metrics
 
 
 def loss_curves(metrics: list[dict], classifier: str | None) -> go.Figure:
