@@ -130,6 +130,19 @@ def test_pca_map_places_new_points_exactly(app_env, fresh_streamlit_caches, wide
     np.testing.assert_allclose(digits.place(lm, mu[:50]), lm["coords"][:50], atol=1e-4)
 
 
+@pytest.mark.parametrize("n", [1_000, 10_000])
+def test_the_star_is_drawn_the_way_the_dots_are_so_it_lands_on_top(n):
+    """A browser draws WebGL traces above all SVG ones: with 10,000 dots (Fashion-MNIST, full MNIST)
+    drawn with WebGL, an SVG star was hidden under them."""
+    from pages.ui import digits
+
+    rng = np.random.default_rng(0)
+    lm = {"coords": rng.normal(size=(n, 2)), "labels": np.arange(n) % 10, "index": np.arange(n), "axes": ("a", "b")}
+    fig = digits.map_figure(lm, tuple("0123456789"), [{"x": 0.0, "y": 0.0, "name": "test digit #7"}])
+    dots, star = {t.type for t in fig.data[:10]}, fig.data[-1]
+    assert star.name == "test digit #7" and dots == {star.type}
+
+
 @pytest.mark.browser
 def test_map_renders_and_a_click_picks_that_digit(app_server, browser):
     from bench.harness import wait_for_app

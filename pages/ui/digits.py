@@ -113,7 +113,7 @@ def map_figure(
         )
     for mark in marks or []:
         fig.add_trace(
-            go.Scatter(
+            scatter(  # WebGL traces are drawn above every SVG one: the star must be WebGL too, to be seen
                 x=[mark["x"]],
                 y=[mark["y"]],
                 mode="markers",
