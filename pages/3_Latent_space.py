@@ -145,13 +145,13 @@ if c.z_dim == 2:
         else:
             lo, hi = (-3.0, -3.0), (3.0, 3.0)
         st.markdown(
-            "Each tile is the decoder's drawing at one point (z1, z2) of a 15 × 15 grid, with the same axes as "
+            "Each tile is the decoder's drawing at one point (z0, z1) of a 15 × 15 grid, with the same axes as "
             "the map above. Neighbouring tiles look alike: the decoder changes smoothly across the plane."
             + (f" The {kind} stays the one you pick; z changes only the style." if c.conditional else "")
         )
     with col_pic:
-        picture, z1, z2 = digits.manifold(shown.model, digit, lo, hi)
-        st.plotly_chart(digits.manifold_figure(picture, z1, z2), width="content", key="lat_manifold")
+        picture, z0, z1 = digits.manifold(shown.model, digit, lo, hi)
+        st.plotly_chart(digits.manifold_figure(picture, z0, z1), width="content", key="lat_manifold")
         st.download_button(
             "Download the manifold (PNG)", png_bytes(picture, 2), "manifold.png", "image/png", key="lat_dl_manifold"
         )

@@ -59,8 +59,8 @@ def test_map_shows_every_test_digit_in_ten_classes(app_env, fresh_streamlit_cach
     assert sorted(index.tolist()) == list(range(len(mnist.test_y)))  # customdata = the test index
     for t in classes:  # each trace holds exactly the digits of its class
         assert set(mnist.test_y.numpy()[values(t["customdata"])].tolist()) == {int(t["name"])}
-    assert spec["layout"]["xaxis"]["title"]["text"] == "z1"
-    assert spec["layout"]["yaxis"]["title"]["text"] == "z2"
+    assert spec["layout"]["xaxis"]["title"]["text"] == "z0"  # as the sliders on Generate name them
+    assert spec["layout"]["yaxis"]["title"]["text"] == "z1"
 
 
 def test_picking_a_test_index_shows_the_digit_and_its_reconstruction(app_env, fresh_streamlit_caches, mnist):
@@ -95,6 +95,8 @@ def test_manifold_of_a_2d_latent_space_follows_the_chosen_digit(app_env, fresh_s
     manifold = figures(at)[1]
     assert manifold["data"][0]["type"] == "image"
     assert manifold["layout"]["xaxis"]["ticktext"][0] == "-3.0" and manifold["layout"]["yaxis"]["ticktext"][0] == "3.0"
+    axes = manifold["layout"]["xaxis"]["title"]["text"], manifold["layout"]["yaxis"]["title"]["text"]
+    assert axes == ("z0", "z1")  # the map's axes, and the sliders' names
     at.selectbox(key="lat_manifold_digit-mnist").set_value(7).run()
     assert figures(at)[1]["data"][0]["source"] != manifold["data"][0]["source"]  # another digit, another picture
     assert "Download the manifold (PNG)" in {b.proto.label for b in at.get("download_button")}

@@ -65,7 +65,8 @@ def latent_map(key: str, _model: ConditionalVAE, dataset_name: str, method: str 
     z_dim = mu.shape[1]
     result = {"coords": coords, "index": index, "labels": labels[index], "method": method, "affine": None}
     if z_dim <= 2:
-        result["axes"] = ("z1", "z2" if z_dim == 2 else "(nothing: z has one number)")
+        # z0, z1: the names the sliders on Generate and Theory give them
+        result["axes"] = ("z0", "z1" if z_dim == 2 else "(nothing: z has one number)")
     elif method == "tsne":
         result["axes"] = ("t-SNE 1", "t-SNE 2")
     else:
@@ -132,7 +133,7 @@ def map_figure(
         yaxis_title=lm["axes"][1],
         dragmode="pan",
     )
-    if lm["axes"][0] == "z1":
+    if lm["axes"][0] == "z0":
         fig.update_yaxes(scaleanchor="x")  # raw z: one unit as long on both axes, like the decoder's grid
     return fig
 
@@ -140,28 +141,28 @@ def map_figure(
 def manifold(
     model: ConditionalVAE, digit: int | None, lo: tuple[float, float], hi: tuple[float, float], n: int = 15
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decode an n x n grid of z over [lo, hi] (a 2-D latent space) -> (uint8 picture, z1 values, z2 values).
+    """Decode an n x n grid of z over [lo, hi] (a 2-D latent space) -> (uint8 picture, z0 values, z1 values).
 
-    Row 0 is the top, at z2 = hi[1]: the picture reads like a plot (z2 grows upwards).
+    Row 0 is the top, at z1 = hi[1]: the picture reads like a plot (z1 grows upwards).
     """
-    z1 = np.linspace(lo[0], hi[0], n, dtype=np.float32)  # (n,) left to right
-    z2 = np.linspace(hi[1], lo[1], n, dtype=np.float32)  # (n,) top to bottom
-    g1, g2 = np.meshgrid(z1, z2)  # (n, n) each, row-major from the top-left
+    z0 = np.linspace(lo[0], hi[0], n, dtype=np.float32)  # (n,) left to right
+    z1 = np.linspace(hi[1], lo[1], n, dtype=np.float32)  # (n,) top to bottom
+    g1, g2 = np.meshgrid(z0, z1)  # (n, n) each, row-major from the top-left
     z = torch.from_numpy(np.stack([g1.ravel(), g2.ravel()], axis=1))  # (n*n, 2)
     with torch.no_grad():
         images = model.decode(z, one_hot([digit] * len(z)) if digit is not None else None)  # (n*n, 784)
-    return grid(images.numpy(), n, pad=0), z1, z2
+    return grid(images.numpy(), n, pad=0), z0, z1
 
 
-def manifold_figure(picture: np.ndarray, z1: np.ndarray, z2: np.ndarray, size: int = 520) -> go.Figure:
-    """The manifold picture with z1 / z2 ticks at the centres of its tiles (every other tile)."""
-    centres = np.arange(len(z1)) * 28 + 14
-    ticks = list(range(0, len(z1), 2))
+def manifold_figure(picture: np.ndarray, z0: np.ndarray, z1: np.ndarray, size: int = 520) -> go.Figure:
+    """The manifold picture with z0 / z1 ticks at the centres of its tiles (every other tile)."""
+    centres = np.arange(len(z0)) * 28 + 14
+    ticks = list(range(0, len(z0), 2))
     fig = px.imshow(picture, binary_string=True)
     fig.update_traces(hoverinfo="skip", hovertemplate=None)
     fig.update_layout(width=size, height=size, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode=False)
-    fig.update_xaxes(title="z1", tickvals=centres[ticks], ticktext=[f"{z1[i]:.1f}" for i in ticks], showgrid=False)
-    fig.update_yaxes(title="z2", tickvals=centres[ticks], ticktext=[f"{z2[i]:.1f}" for i in ticks], showgrid=False)
+    fig.update_xaxes(title="z0", tickvals=centres[ticks], ticktext=[f"{z0[i]:.1f}" for i in ticks], showgrid=False)
+    fig.update_yaxes(title="z1", tickvals=centres[ticks], ticktext=[f"{z1[i]:.1f}" for i in ticks], showgrid=False)
     return fig
 
 
