@@ -77,6 +77,9 @@ def test_a_checkpoint_deleted_while_shown(app_env, fresh_streamlit_caches):
     extra.unlink()
     at.run()
     assert not at.exception
+    assert [w.value for w in at.sidebar.warning] == ["“gone” is no longer on this server: showing “tiny-test”."]
+    at.run()
+    assert not at.sidebar.warning  # said once
 
 
 def test_a_checkpoints_folder_that_cannot_be_read_says_so_on_every_page(app_env, fresh_streamlit_caches, monkeypatch):

@@ -49,7 +49,9 @@ def sidebar(follow: bool = True) -> state.Shown | None:
             return None
         current = st.session_state.get(MODEL_KEY)
         if current not in options:
-            current = state.default_choice(options)
+            gone, current = current, state.default_choice(options)
+            if gone is not None:  # deleted (in another browser, say) since this page was drawn
+                st.warning(f"“{gone}” is no longer on this server: showing “{current}”.", icon="🗑️")
         choice = st.selectbox(
             "Showing",
             options,
