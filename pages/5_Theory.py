@@ -345,5 +345,9 @@ else:
     st.caption(f"Top to bottom: after epoch {', '.join(str(row_epochs[k]) for k in keep)}. Each row: {what}.")
 if metrics:
     st.plotly_chart(tw.loss_curves(metrics, vocab.classifier if c.conditional else None), key="th_curves")
-    both = f"Both losses should fall: the VAE gets better at drawing, the classifier at telling {vocab.plural} apart."
+    both = (
+        f"The VAE loss should fall as it gets better at drawing. The classifier's loss falls at first too; if it "
+        f"then turns up while training goes on, the classifier has started to memorise its training {vocab.plural} "
+        "rather than learn what makes them different (overfitting)."
+    )
     st.caption(both if c.conditional else "The loss should fall as the VAE gets better at drawing.")

@@ -347,7 +347,8 @@ def draw_history(
         st.caption(
             f"One row per finished epoch. Each row picks **one** random style z and asks the decoder for each "
             f"{what} in turn (columns), so a row shares one {style}. Read down a column to watch a {what} "
-            "take shape."
+            f"take shape; each row's {style} is new, so a late row can still look odd: judge the trend, not "
+            "one row."
         )
     else:
         st.caption(
