@@ -155,6 +155,19 @@ def test_an_autosave_that_cannot_be_written_is_reported_and_the_run_goes_on(mnis
     assert trainer.autosave_error is None and load_checkpoint(blocker / "a.pt").epoch == 2
 
 
+def test_the_time_left_counts_the_end_of_each_epoch(mnist, device):
+    """An epoch ends with a test evaluation (and whatever the owner does then): the estimate of the time
+    left must count the epoch ends still to come, not only the steps."""
+    trainer = Trainer(preset("tiny").replace(epochs=4), mnist, device=device)
+    trainer.add_callback("on_epoch_end", lambda t: time.sleep(0.3))  # a slow end of epoch
+    seen = []
+    trainer.add_callback(
+        "on_step_end", lambda t: seen.append(t.progress()) if (t.epoch, t.step_in_epoch) == (2, 1) else None
+    )
+    trainer.run()
+    assert seen[0]["eta_seconds"] >= 2 * 0.3  # epochs 3 and 4 still end
+
+
 def test_callbacks_and_progress(mnist, device):
     trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
     seen = {"step": 0, "epoch": 0, "finish": 0}
