@@ -192,27 +192,29 @@ with st.expander("⚙️ Settings: model, objective, optimiser", expanded=not li
         on_change=lambda: fill(PRESETS[st.session_state["train_preset"]]),
         help="Fills in every field below; change any of them before you start.",
     )
+    # No min/max on the number fields: in a form, a value outside them makes the browser refuse
+    # the Start button without a word. The config's own checks say what is wrong (read_form).
     with st.form("train_settings", border=False):
         model_col, objective_col, optim_col = st.columns(3)
         with model_col:
             st.markdown("**Model**")
             st.selectbox(options=DATASETS, **field("dataset"))
-            st.number_input(min_value=1, max_value=64, step=1, **field("z_dim"))
+            st.number_input(step=1, **field("z_dim"))
             for name in LAYERS:
                 st.text_input(**field(name))
             st.selectbox(options=ACTIVATIONS, **field("activation"))
         with objective_col:
             st.markdown("**Objective**")
             st.selectbox(options=LIKELIHOODS, **field("likelihood"))
-            st.number_input(min_value=0.01, max_value=10.0, step=0.05, **field("decoder_std"))
-            st.number_input(min_value=0.0, max_value=100.0, step=0.1, **field("beta"))
-            st.number_input(min_value=0.0, max_value=1000.0, step=1.0, **field("classification_weight"))
+            st.number_input(step=0.05, **field("decoder_std"))
+            st.number_input(step=0.1, **field("beta"))
+            st.number_input(step=1.0, **field("classification_weight"))
         with optim_col:
             st.markdown("**Optimiser**")
-            st.number_input(min_value=1e-6, max_value=1.0, step=1e-4, format="%.5f", **field("learning_rate"))
-            st.number_input(min_value=1, max_value=10_000, step=10, **field("batch_size"))
-            st.number_input(min_value=1, max_value=1000, step=1, **field("epochs"))
-            st.number_input(min_value=0, max_value=2**31 - 1, step=1, **field("seed"))
+            st.number_input(step=1e-4, format="%.5f", **field("learning_rate"))
+            st.number_input(step=10, **field("batch_size"))
+            st.number_input(step=1, **field("epochs"))
+            st.number_input(step=1, **field("seed"))
         if live:
             st.checkbox("Stop the current run and start this one instead", key=f"train_replace_{trainer.run_id}")
         st.form_submit_button(

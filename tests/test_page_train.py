@@ -102,6 +102,22 @@ def test_an_invalid_field_gives_a_readable_error_and_starts_nothing(page, layers
     assert state.lab().trainer is None
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("learning_rate", 20.0, "Learning rate (Adam) (learning_rate) must be in (0, 10], got 20"),
+        ("z_dim", 100, "(z_dim) must be 1..64, got 100"),
+        ("epochs", 0, "(epochs) must be 1..1000, got 0"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_with_its_range(page, name, value, message):
+    """The fields have no min/max of their own (a browser refuses such a form's Start in silence):
+    the config's check answers."""
+    _start(page, **{name: value})
+    assert any(message in e.value for e in page.error), [e.value for e in page.error]
+    assert state.lab().trainer is None
+
+
 def test_a_device_this_machine_lacks_gives_a_readable_error(page, monkeypatch):
     monkeypatch.setenv("VAE_DEVICE", "gpu")  # the server's setting, read when a run starts
     at = page

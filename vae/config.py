@@ -89,7 +89,7 @@ def _check_float(name: str, value: object, lo: float, hi: float, lo_open: bool =
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if (value <= lo if lo_open else value < lo) or value > hi:
         bracket = "(" if lo_open else "["
-        raise ValueError(f"{name} must be in {bracket}{lo}, {hi}], got {value}")
+        raise ValueError(f"{name} must be in {bracket}{lo:g}, {hi:g}], got {value:g}")
 
 
 def _check_layers(name: str, value: object) -> None:
