@@ -240,6 +240,9 @@ STATUS = {
 }
 
 
+HIGH_LEARNING_RATE = 0.01  # ten times Adam's usual 1e-3: above it this model's training usually goes wrong
+
+
 def live_panel(expected: tuple[str, bool, bool]) -> None:
     """Reads the trainer and draws; never waits on it. Refreshes every second while a run is live."""
     t = state.lab().trainer
@@ -264,6 +267,12 @@ def live_panel(expected: tuple[str, bool, bool]) -> None:
     st.progress(min(p["fraction"], 1.0), text=progress_text(p))
     if t.state == "failed":
         st.error(t.error or "Training stopped with an unknown error.")
+    if t.config.learning_rate > HIGH_LEARNING_RATE:
+        st.warning(
+            f"This run's learning rate, {t.config.learning_rate:g}, is far above Adam's usual 0.001: expect the "
+            "losses to jump about and the samples to blur or smear. Stopping with NaN is only one way it fails.",
+            icon="⚠️",
+        )
     if t.autosave_error:
         st.warning(
             f"{t.autosave_error} Training goes on, but if the server stopped now this run could not be resumed "

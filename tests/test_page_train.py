@@ -118,6 +118,17 @@ def test_a_number_out_of_range_is_refused_with_its_range(page, name, value, mess
     assert state.lab().trainer is None
 
 
+def test_a_run_with_a_very_high_learning_rate_is_warned_about(page):
+    _start(page, learning_rate=0.5, epochs=1)
+    assert state.lab().trainer.join(60)
+    page.run()
+    assert any("learning rate, 0.5, is far above Adam's usual 0.001" in w.value for w in page.warning)
+    _start(page, learning_rate=0.001, epochs=1)
+    assert state.lab().trainer.join(60) and state.lab().trainer.config.learning_rate == 0.001
+    page.run()
+    assert not any("far above" in w.value for w in page.warning)
+
+
 def test_a_device_this_machine_lacks_gives_a_readable_error(page, monkeypatch):
     monkeypatch.setenv("VAE_DEVICE", "gpu")  # the server's setting, read when a run starts
     at = page
