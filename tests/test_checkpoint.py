@@ -150,9 +150,15 @@ def test_missing_file(tmp_path):
     _assert_clear_error(tmp_path / "nope.pt", match="No checkpoint")
 
 
-@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "..", "", " ", ".hidden", "x" * 65, "a..b"])
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "..", ".hidden", "x" * 65, "a..b", "café"])
 def test_unsafe_names_are_refused(tmp_path, name):
-    with pytest.raises(CheckpointError, match="Invalid checkpoint name"):
+    with pytest.raises(CheckpointError, match="Invalid checkpoint name .*letters a-z and A-Z.*no slashes"):
+        checkpoint_path(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["", " ", ".pt"])
+def test_an_empty_name_is_asked_for(tmp_path, name):
+    with pytest.raises(CheckpointError, match="Type a name for the checkpoint first"):
         checkpoint_path(name, tmp_path)
 
 

@@ -64,10 +64,12 @@ def checkpoint_path(name: str, directory: str | os.PathLike) -> Path:
     name = name.strip()
     if name.endswith(SUFFIX):
         name = name[: -len(SUFFIX)]
+    if not name:
+        raise CheckpointError("Type a name for the checkpoint first (e.g. my-first-vae).")
     if not _NAME.match(name) or ".." in name:
         raise CheckpointError(
-            f"Invalid checkpoint name {name!r}: use 1-64 letters, digits, spaces, '-', '_' or '.', "
-            "starting with a letter or digit (no '/', '\\' or '..')."
+            f"Invalid checkpoint name {name!r}: use 1-64 of the letters a-z and A-Z, digits, spaces, "
+            "hyphens, underscores or single dots, starting with a letter or digit (no slashes)."
         )
     return Path(directory) / f"{name}{SUFFIX}"
 
