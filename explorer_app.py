@@ -15,17 +15,25 @@ shown = layout.page(
     icon="🧪",
 )
 
-st.markdown(
-    """
-A **variational auto-encoder** learns to squeeze each image into a handful of numbers — a point
-*z* in a hidden (latent) space — and to draw the image back from those numbers. This one has a twist:
-a small digit classifier tells the decoder *which* digit it is looking at, so after training you can
-pick the digit yourself while *z* sets the handwriting style.
-"""
+vocab = words(shown.dataset_name if shown is not None else "mnist")
+intro = (
+    "A **variational auto-encoder** learns to squeeze each image into a handful of numbers — a point *z* in a "
+    "hidden (latent) space — and to draw the image back from those numbers. "
 )
+if shown is not None and not shown.config.conditional:
+    intro += (
+        f"The model shown here is a plain VAE: *z* alone decides what it draws. (The `seed` preset adds a twist: "
+        f"a small classifier tells its decoder *which* {vocab.kind} it is looking at, so you can pick the {vocab.kind}.)"
+    )
+else:
+    intro += (
+        f"This one has a twist: a small classifier tells the decoder *which* {vocab.kind} it is looking at, so "
+        f"after training you can pick the {vocab.kind} yourself while *z* sets the {vocab.style}."
+    )
+st.markdown(intro)
 
 if shown is not None:
-    c, vocab = shown.config, words(shown.dataset_name)
+    c = shown.config
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         if c.conditional:
@@ -46,11 +54,17 @@ if shown is not None:
 
 st.subheader("Where to go")
 row = st.container(horizontal=True)  # five cards, wrapping on a narrow screen
+pick = f"Pick a {vocab.kind}, drag" if shown is None or shown.config.conditional else "Drag"
 links = [
     ("pages/1_Train.py", "Train", "🏋️", "Watch a VAE learn, live."),
-    ("pages/2_Generate.py", "Generate", "🎨", "Pick a digit, drag the style sliders."),
-    ("pages/3_Latent_space.py", "Latent space", "🗺️", "Every test digit as a point on a map."),
-    ("pages/4_Reconstruct.py", "Reconstruct", "🔍", "Digits in, digits out; draw your own."),
+    ("pages/2_Generate.py", "Generate", "🎨", f"{pick} the style sliders."),
+    ("pages/3_Latent_space.py", "Latent space", "🗺️", f"Every test {vocab.item} as a point on a map."),
+    (
+        "pages/4_Reconstruct.py",
+        "Reconstruct",
+        "🔍",
+        f"{vocab.item.capitalize()}s in, {vocab.item}s out; draw your own.",
+    ),
     ("pages/5_Theory.py", "Theory", "📖", "Why it works, next to live widgets."),
 ]
 for path, label, icon, text in links:

@@ -16,6 +16,7 @@ shown = layout.need_model(
         "Generate",
         "Choose what to draw with the {kind} input, and how to draw it with the latent vector z.",
         icon="🎨",
+        plain="Choose what to draw with the latent vector z: this plain VAE has no {kind} input.",
     )
 )
 c, model = shown.config, shown.model

@@ -100,7 +100,8 @@ def your_own() -> None:
                 st.error(f"That picture could not be read: {problem}. Try another one, or draw on the canvas.")
             else:
                 st.info(
-                    f"Draw {vocab.an_item} on the black square: its reconstruction and the model's guess appear here."
+                    f"Draw {vocab.an_item} on the black square: its reconstruction"
+                    + (" and the model's guess appear here." if shown.config.conditional else " appears here.")
                 )
         return
 

@@ -63,6 +63,8 @@ def texts(at: AppTest) -> list[str]:
 def test_a_fashion_model_is_never_called_digits(app_env, fresh_streamlit_caches, fashion_checkpoint) -> None:
     at = shown_fashion(app_env, fashion_checkpoint)
     assert any("Ten classes in five styles" in h.value for h in at.subheader), texts(at)
+    home = " ".join(m.value for m in at.markdown)
+    assert "which* class it is looking at" in home and "sets the style" in home and "digit" not in home.lower()
     assert any("one class (T-shirt/top to Ankle boot)" in c.value for c in at.caption), texts(at)
 
     at.switch_page("pages/2_Generate.py").run()
@@ -85,3 +87,23 @@ def test_a_fashion_model_is_never_called_digits(app_env, fresh_streamlit_caches,
     assert "7 · Choosing the class" in {h.value for h in at.header}
     # The argument itself tells the tutorial's story of digits; what describes the model's own pictures does not.
     assert not [c.value for c in at.caption if "digit" in c.value.lower()]
+
+
+def test_a_plain_vae_is_not_promised_a_digit_input(app_env, fresh_streamlit_caches, mnist) -> None:
+    from vae.checkpoint import save_checkpoint
+    from vae.config import preset
+    from vae.trainer import Trainer
+
+    trainer = Trainer(preset("tiny").replace(classification_weight=0.0, epochs=1), mnist, device="cpu")
+    trainer.run()
+    save_checkpoint(Path(app_env["VAE_CHECKPOINT_DIR"]) / "plain.pt", trainer.to_checkpoint())
+    at = AppTest.from_file(HOME, default_timeout=120).run()
+    at.sidebar.selectbox(key="sidebar_model").select("plain").run()
+    home = " ".join(m.value for m in at.markdown)
+    assert "The model shown here is a plain VAE" in home and "you can pick the digit yourself" not in home
+    assert "Drag the style sliders." in [c.value for c in at.caption]
+    at.switch_page("pages/2_Generate.py").run()
+    assert at.caption[0].value.endswith("this plain VAE has no digit input.")
+    at.switch_page("pages/4_Reconstruct.py").run()
+    assert any(i.value.endswith("its reconstruction appears here.") for i in at.info)
+    assert not at.exception

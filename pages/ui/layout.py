@@ -21,14 +21,17 @@ MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state
 WIDGET_KEY = "sidebar_model"
 
 
-def page(title: str, purpose: str, icon: str = "🧪") -> state.Shown | None:
+def page(title: str, purpose: str, icon: str = "🧪", plain: str | None = None) -> state.Shown | None:
     """Set up a page; returns the model it should show (None: nothing to show, message given).
 
-    `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class)."""
+    `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class).
+    `plain`: the purpose instead, when the model is a plain VAE (no classifier, no {kind} input)."""
     rerun_guard.install()  # once per server process; see its docstring
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     shown = sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
     vocab = words(shown.dataset_name if shown is not None else "mnist")
+    if plain is not None and shown is not None and not shown.config.conditional:
+        purpose = plain
     st.title(f"{icon} {title}")
     st.caption(purpose.format(item=vocab.item, kind=vocab.kind))
     return shown
