@@ -156,9 +156,9 @@ def offline_epochs_hint() -> None:
     epochs = st.session_state["train_epochs"]
     if epochs >= same:
         return
-    # The accuracy figures were measured for the seed model; a plain VAE (no classifier) cannot be
-    # asked for a digit at all, so it gets the image count alone.
-    conditional = st.session_state["train_classification_weight"] > 0
+    # The accuracy figures were measured for the seed model: other presets (and a plain VAE, which
+    # cannot be asked for a digit at all) get the image count alone.
+    conditional = st.session_state["train_classification_weight"] > 0 and st.session_state["train_preset"] == "seed"
     st.info(
         f"Without full MNIST on disk, **mnist** is the offline subset here: {n:,} training digits, not the "
         f"tutorial's {TUTORIAL_TRAIN_IMAGES:,}. The tutorial's {PRESETS['seed'].epochs} epochs showed its model "

@@ -38,7 +38,7 @@ def test_three_students_see_no_errors_and_watch_training_advance(app_server, app
 @pytest.mark.browser
 def test_the_instructor_unlocks_the_controls_in_a_real_browser(app_env, browser):
     """With a passcode, a browser starts locked; a wrong code is refused, the right one unlocks it
-    (through Streamlit's real session context, which AppTest only imitates)."""
+    with Enter (through Streamlit's real session context, which AppTest only imitates)."""
     from bench.harness import StreamlitServer, wait_for_app
 
     with StreamlitServer("explorer_app.py", env={**app_env, "VAE_INSTRUCTOR_PASSCODE": "4711"}) as server:
@@ -53,7 +53,7 @@ def test_the_instructor_unlocks_the_controls_in_a_real_browser(app_env, browser)
         unlock.click()
         page.get_by_text("Wrong passcode.").wait_for(timeout=10_000)
         field.fill("4711")
-        unlock.click()
+        field.press("Enter")  # as one types a password: no need to reach for the button
         page.get_by_text("Instructor controls unlocked in this browser").wait_for(timeout=10_000)
         wait_for_app(page)
         assert start.is_enabled()

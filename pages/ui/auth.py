@@ -66,9 +66,9 @@ def sidebar_login() -> None:
             st.session_state[SESSION_KEY] = False
             st.rerun()
         return
-    with st.expander("🔒 Instructor", expanded=False):
+    with st.expander("🔒 Instructor", expanded=False), st.form("auth_form", border=False):  # a form: Enter unlocks
         entered = st.text_input("Passcode", type="password", key="auth_passcode")
-        if st.button("Unlock", key="auth_unlock"):
+        if st.form_submit_button("Unlock", key="auth_unlock"):
             address, now = _address(), time.monotonic()
             with _wrong_lock:
                 recent = _wrong[address] = [t for t in _wrong.get(address, []) if now - t < WRONG_WINDOW]

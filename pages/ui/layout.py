@@ -67,7 +67,8 @@ def sidebar(follow: bool = True) -> state.Shown | None:
         if shown is None:
             return None
         describe(shown, follow)
-        offer_live_run(shown)
+        if follow:  # the Train page shows a live run whatever the picker says
+            offer_live_run(shown)
     return shown
 
 
