@@ -125,10 +125,10 @@ def map_figure(
         )
     fig.update_layout(
         height=height,
-        margin={"l": 10, "r": 10, "t": 36, "b": 10},  # room for the toolbar above the legend
-        # Above the plot, not beside it: on a narrow screen a legend at the side squeezes the map
-        # into a strip; across the top it only takes a line or two.
-        legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 36, "b": 10},  # room for the toolbar that appears on hover
+        # Below the plot, not beside it: on a narrow screen a legend at the side squeezes the map into
+        # a strip; across the bottom it takes a line or two (at the top, the toolbar covered it).
+        legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": -0.17, "yanchor": "top"},
         xaxis_title=lm["axes"][0],
         yaxis_title=lm["axes"][1],
         dragmode="pan",
