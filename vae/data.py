@@ -120,7 +120,7 @@ def _read_idx_folder(folder: Path) -> tuple[np.ndarray, ...] | None:
         return None
     train_x, train_y, test_x, test_y = (read_idx(p) for p in paths)
     for images, labels in ((train_x, train_y), (test_x, test_y)):
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1] or labels.max() > 9:
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1] or (labels > 9).any():
             raise DatasetError(
                 f"The MNIST-format files in {folder} do not fit together (images {images.shape}, labels "
                 f"{labels.shape}; expected N images of 28 x 28 and N labels 0-9): delete them and fetch the data again."
