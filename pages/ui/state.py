@@ -47,17 +47,21 @@ def lab() -> Lab:
 
 
 @st.cache_resource(max_entries=16)
-def _load(path: str, mtime: float) -> Checkpoint:
-    return load_checkpoint(path)  # mtime in the key: a re-saved file is read again
+def _load(path: str, stamp: int) -> Checkpoint:
+    return load_checkpoint(path)  # the stamp in the key: a re-saved file is read again
+
+
+def _stamp(path: Path) -> int:
+    """The file's modification time (ns): what tells one save of a checkpoint from the next."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        raise CheckpointError(f"{path.name} is gone: it was deleted or moved.") from None
 
 
 def checkpoint(path: Path) -> Checkpoint:
     """A checkpoint from disk, cached; raises CheckpointError."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise CheckpointError(f"{path.name} is gone: it was deleted or moved.") from None
-    return _load(str(path), mtime)
+    return _load(str(path), _stamp(path))
 
 
 @dataclass
@@ -116,7 +120,8 @@ def shown(choice: str | None) -> Shown | None:
         )
     path = lab().checkpoint_dir / f"{choice}.pt"
     try:
-        ckpt = checkpoint(path)
+        stamp = _stamp(path)  # once: the key below names the very file read
+        ckpt = _load(str(path), stamp)
     except CheckpointError as exc:
         st.error(f"{exc}")
         return None
@@ -126,6 +131,6 @@ def shown(choice: str | None) -> Shown | None:
         config=ckpt.config,
         dataset=ckpt.dataset,
         epoch=ckpt.epoch,
-        key=f"ckpt-{choice}-{ckpt.created}-{id(ckpt)}",  # one per file read (a re-saved file is read anew)
+        key=f"ckpt-{choice}-{stamp}",
         live=False,
     )
