@@ -23,7 +23,7 @@ def app_env(workdir: Path) -> tuple[dict[str, str], list[str]]:
     for path in sorted((ROOT / "checkpoints").glob("*.pt")):  # not autosave/ or runs/: no stale run
         shutil.copy2(path, ckpt_dir / path.name)
     notes = []
-    from pages.ui.state import DEFAULT_CHECKPOINT
+    from ui.state import DEFAULT_CHECKPOINT
 
     if not (ckpt_dir / f"{DEFAULT_CHECKPOINT}.pt").exists():
         notes.append(
@@ -58,10 +58,10 @@ def app_server(
 
 def dropped_reruns(server: StreamlitServer) -> str:
     """The line that says how many late fragment reruns the rerun guard dropped in `server`'s log."""
-    from pages.ui import rerun_guard
+    from ui import rerun_guard
 
     count = rerun_guard.drops_in(server.log())
-    return f"late fragment reruns for a page already left, dropped by pages/ui/rerun_guard.py: {count}"
+    return f"late fragment reruns for a page already left, dropped by ui/rerun_guard.py: {count}"
 
 
 def long_run_dataset() -> tuple[str, str]:

@@ -21,6 +21,7 @@ from vae.config import preset
 from vae.evaluate import conditional_accuracy
 from vae.judge import judge_for
 from vae.lab import Lab
+from vae.run import RunState
 
 
 def live_run(name: str, epochs: int) -> dict:
@@ -30,10 +31,10 @@ def live_run(name: str, epochs: int) -> dict:
         trainer = lab.start(preset(name).replace(epochs=epochs))
         trainer.join()
         seconds = time.perf_counter() - start
-        assert trainer.state == "finished", trainer.error
-        last = trainer.epoch_metrics()[-1]
+        assert trainer.state is RunState.FINISHED, trainer.error
+        last = trainer.view.epoch_metrics[-1]
         judge = judge_for(trainer.dataset, "checkpoints")
-        _, model = trainer.snapshot()
+        model = trainer.view.model
         judged = conditional_accuracy(model, judge, generator=torch.Generator().manual_seed(0))
         return {
             "seconds": seconds,

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+from vae.run import RunState
+
 CASES = {  # name -> (hidden layers of each of the three networks, batch size)
     "seed": ((128,), 100),
     "seed, batch 4000": ((128,), 4000),
@@ -52,6 +54,7 @@ def measure(layers: tuple[int, ...], batch: int) -> dict:
     import torch
 
     from vae import memory
+    from vae.checkpoint import save_checkpoint
     from vae.config import Config
     from vae.data import load_dataset
     from vae.trainer import Trainer
@@ -64,11 +67,11 @@ def measure(layers: tuple[int, ...], batch: int) -> dict:
         )
         before = resident_bytes()
         reset_peak()
-        trainer = Trainer(config, dataset, autosave_path=f"{tmp}/autosave.pt")
+        trainer = Trainer(config, dataset)
+        trainer.add_callback("on_epoch_end", lambda t: save_checkpoint(f"{tmp}/autosave.pt", t.to_checkpoint()))
         trainer.run()
-        trainer.snapshot()
         peak = peak_bytes()
-        assert trainer.state == "finished", trainer.error
+        assert trainer.state is RunState.FINISHED, trainer.error
         return {
             "weights": sum(p.numel() for p in trainer.model.parameters()),
             "estimate": memory.training_bytes(config, len(dataset.train_y)),

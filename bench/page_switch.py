@@ -4,7 +4,7 @@ Run: `.venv/bin/python -m bench.page_switch` (`--browsers 4 --seconds 300`). Eac
 then, again and again, waits 0.2-1.5 s (the live panel redraws every second), clicks another page
 in the sidebar, waits 0-0.5 s and clicks back to Train, each time until the page has finished its
 run. It prints the switches made, the errors seen (a click that never found the sidebar link is a
-page gone blank) and how many late fragment reruns `pages/ui/rerun_guard.py` dropped that Streamlit
+page gone blank) and how many late fragment reruns `ui/rerun_guard.py` dropped that Streamlit
 would otherwise have run after the new page (the race behind the blank pages; see BENCHMARKS.md).
 """
 

@@ -27,6 +27,7 @@ from vae.config import preset
 from vae.data import DEBIAN_FASHION_DIR, load_dataset
 from vae.losses import vae_loss
 from vae.model import IMAGE_PIXELS, ConditionalVAE
+from vae.run import RunState
 from vae.trainer import Trainer
 
 
@@ -35,7 +36,7 @@ def ours(config, dataset, device: str) -> float:
     trainer = Trainer(config.replace(epochs=1), dataset, device=device)
     start = time.perf_counter()
     trainer.run()
-    assert trainer.state == "finished", trainer.error
+    assert trainer.state is RunState.FINISHED, trainer.error
     return time.perf_counter() - start
 
 

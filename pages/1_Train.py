@@ -2,22 +2,16 @@
 
 import streamlit as st
 
-from pages.ui import auth, exports, layout, state
-from pages.ui.pacer import pace
-from pages.ui.train_charts import GRID_EVERY, draw_history, live_grid_epochs, progress_text
-from pages.ui.words import words
-from vae.checkpoint import CheckpointError
-from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESETS, Config
+from ui import auth, exports, layout, state
+from ui.pacer import pace
+from ui.train_charts import GRID_EVERY, draw_history, grid_rows, progress_text
+from vae.checkpoint import CheckpointError, name_of
+from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESET_NOTES, PRESETS, Config
 from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, full_mnist_on_disk
+from vae.run import LIVE, RunState, RunView
 
-LIVE_STATES = ("running", "paused")
-REFRESH_SECONDS = 1.0  # the live panel redraws this long after the browser has drawn it (see pages/ui/pacer)
+REFRESH_SECONDS = 1.0  # the live panel redraws this long after the browser has drawn it (see ui/pacer)
 SAFETY_NET_SECONDS = 10.0  # Streamlit's own timer, should the pacer's iframe not load
-PRESET_NOTES = {
-    "seed": "the tutorial's model: sigmoid MLPs of 128, z_dim 10, 20 epochs",
-    "classic": "PyTorch's example VAE: ReLU 400, Bernoulli pixels, no classifier",
-    "tiny": "z_dim 2, small layers: trains in seconds",
-}
 LABELS = {  # config field -> what the form calls it
     "dataset": "Dataset", "z_dim": "Latent size z_dim", "encoder_layers": "Encoder hidden layers",
     "decoder_layers": "Decoder hidden layers", "classifier_layers": "Classifier hidden layers",
@@ -36,9 +30,7 @@ HELP = {
 }
 LAYERS = ("encoder_layers", "decoder_layers", "classifier_layers")
 
-shown = layout.page(
-    "Train", "Train a VAE live: watch its losses fall and, epoch by epoch, its digits appear.", icon="🏋️"
-)
+shown = layout.page("Train", "Train a VAE live: watch its losses fall and, epoch by epoch, its digits appear.")
 lab = state.lab()
 
 
@@ -95,10 +87,10 @@ def start(resume: bool = False) -> None:
         except ValueError as exc:
             say("error", f"Please fix this setting: {exc}")
             return
-        if t is not None and t.state in LIVE_STATES and not st.session_state.get(f"train_replace_{t.run_id}"):
+        if t is not None and t.view.state.live and not st.session_state.get(f"train_replace_{t.run_id}"):
             say(
                 "warning",
-                f"A run is {t.state} right now (epoch {t.progress()['epoch']} of {t.config.epochs}) and everyone "
+                f"A run is {t.view.state.value} right now (epoch {t.view.epoch + 1} of {t.config.epochs}) and everyone "
                 "on this server sees it. To replace it, open **Settings**, tick “Stop the current run and start "
                 "this one instead” and press Start again.",
             )
@@ -112,7 +104,7 @@ def start(resume: bool = False) -> None:
     except (DatasetError, CheckpointError, OSError, ValueError) as exc:  # ValueError: a bad VAE_DEVICE
         say("error", f"Could not start training: {exc}")
         return
-    layout.show(state.LIVE)  # this session's sidebar follows the new run
+    layout.show(state.LIVE_CHOICE)  # this session's sidebar follows the new run
 
 
 control = auth.can_control()  # with an instructor passcode set, only the instructor drives the shared run
@@ -130,12 +122,11 @@ except CheckpointError as exc:
     )
 if offer is not None:
     st.info("A training run was cut short (the server stopped). Its last finished epoch was saved.", icon="💾")
-    label = f"Resume from autosave (epoch {offer.epoch} of {offer.config.epochs})"
+    label = f"Resume from autosave (epoch {offer['epoch']} of {offer['config'].epochs})"
     st.button(label, key="train_autosave", on_click=start, kwargs={"resume": True}, disabled=not control)
 
 trainer = lab.trainer
-run_state = trainer.state if trainer is not None else None  # read once: the trainer thread changes it
-live = run_state in LIVE_STATES
+live = trainer is not None and trainer.view.state.live  # one view, read once: it is what this run draws
 if "train_z_dim" not in st.session_state:
     fill(trainer.config if trainer is not None else PRESETS["seed"])
 
@@ -232,64 +223,68 @@ def act(action: str) -> None:
 
 
 STATUS = {
-    "running": "🟢 **Training** in the background. Everyone on this server sees this run.",
-    "paused": "⏸️ **Paused**. Press Resume to go on.",
-    "finished": "✅ **Finished**. Save it below to keep it.",
-    "stopped": "⏹️ **Stopped** before the last epoch. Save it below to keep it.",
-    "failed": "❌ **Training failed.**",
+    RunState.RUNNING: "🟢 **Training** in the background. Everyone on this server sees this run.",
+    RunState.PAUSED: "⏸️ **Paused**. Press Resume to go on.",
+    RunState.FINISHED: "✅ **Finished**. Save it below to keep it.",
+    RunState.STOPPED: "⏹️ **Stopped** before the last epoch. Save it below to keep it.",
+    RunState.FAILED: "❌ **Training failed.**",
 }
 
 
 HIGH_LEARNING_RATE = 0.01  # ten times Adam's usual 1e-3: above it this model's training usually goes wrong
 
 
+def controls(run: RunView) -> None:
+    """The live run's state, its buttons, its progress and what may be wrong with it."""
+    # One row: the state, then the buttons at their labels' width (on a narrow screen they wrap
+    # below the text, together, rather than shrink to "⏸️ …").
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.markdown(STATUS.get(run.state, run.state.value), width="stretch")
+    buttons = row.container(horizontal=True, width="content")  # they wrap together
+    button = {"on_click": act, "disabled": not auth.can_control()}
+    if run.state is RunState.RUNNING:
+        buttons.button("⏸️ Pause", key="train_pause", args=("pause",), **button)
+    elif run.state is RunState.PAUSED:
+        buttons.button("▶️ Resume", key="train_resume", args=("resume",), **button)
+    if run.state.live:
+        buttons.button("⏹️ Stop", key="train_stop", args=("stop",), **button)
+    st.progress(min(run.step / max(run.total_steps or 1, 1), 1.0), text=progress_text(run))
+    if run.state is RunState.FAILED:
+        st.error(run.error or "Training stopped with an unknown error.")
+    if run.config.learning_rate > HIGH_LEARNING_RATE:
+        st.warning(
+            f"This run's learning rate, {run.config.learning_rate:g}, is far above Adam's usual 0.001: expect the "
+            "losses to jump about and the samples to blur or smear. Stopping with NaN is only one way it fails.",
+            icon="⚠️",
+        )
+    if problem := state.lab().autosave_error:
+        st.warning(
+            f"{problem} Training goes on, but if the server stopped now this run could not be resumed "
+            "from its last epoch. Once there is room again, the next epoch is saved as usual."
+        )
+
+
 def live_panel(expected: tuple[str, bool, bool]) -> None:
-    """Reads the trainer and draws; never waits on it. Refreshes every second while a run is live."""
+    """Reads the live run's latest view and draws; never waits on training. Refreshes while the run is live."""
     t = state.lab().trainer
-    if t is None or (t.run_id, t.state in LIVE_STATES, t.epoch > 0) != expected:
+    run = t.view if t is not None else None
+    if run is None or (t.run_id, run.state.live, run.epoch > 0) != expected:
         # The run ended or was replaced (maybe in another browser): redraw the page, stop the timer.
         # Also once when the first epoch ends, so the downloads below (outside this fragment: they
         # need not be redrawn every second) offer the epoch metrics and sample grid.
         st.rerun()
-    # One row: the state, then the buttons at their labels' width (on a narrow screen they wrap
-    # below the text, together, rather than shrink to "⏸️ …").
-    row = st.container(horizontal=True, vertical_alignment="center")
-    row.markdown(STATUS.get(t.state, t.state), width="stretch")
-    buttons = row.container(horizontal=True, width="content")  # they wrap together
-    button = {"on_click": act, "disabled": not auth.can_control()}
-    if t.state == "running":
-        buttons.button("⏸️ Pause", key="train_pause", args=("pause",), **button)
-    elif t.state == "paused":
-        buttons.button("▶️ Resume", key="train_resume", args=("resume",), **button)
-    if t.state in LIVE_STATES:
-        buttons.button("⏹️ Stop", key="train_stop", args=("stop",), **button)
-    p = t.progress()
-    st.progress(min(p["fraction"], 1.0), text=progress_text(p))
-    if t.state == "failed":
-        st.error(t.error or "Training stopped with an unknown error.")
-    if t.config.learning_rate > HIGH_LEARNING_RATE:
-        st.warning(
-            f"This run's learning rate, {t.config.learning_rate:g}, is far above Adam's usual 0.001: expect the "
-            "losses to jump about and the samples to blur or smear. Stopping with NaN is only one way it fails.",
-            icon="⚠️",
-        )
-    if t.autosave_error:
-        st.warning(
-            f"{t.autosave_error} Training goes on, but if the server stopped now this run could not be resumed "
-            "from its last epoch. Once there is room again, the next epoch is saved as usual."
-        )
-    steps = t.step_metrics(("step", "loss"))  # the curves need only these two columns
-    key, epochs = f"live-{t.run_id}", t.epoch_metrics()
-    row_epochs = live_grid_epochs(key, t.sample_epochs(), running=t.state == "running")
-    draw_history(key, t.config, t.dataset.name, epochs, steps, t.sample_rows, row_epochs)
-    if t.state == "running" and row_epochs:
+    controls(run)
+    n_rows = grid_rows(run)
+    draw_history(run, n_rows)
+    if run.state is RunState.RUNNING and n_rows:
         st.caption(f"While the run trains, the picture catches up every {GRID_EVERY:g} s, the curves every second.")
-    if t.state in LIVE_STATES:
+    if run.state.live:
         pace("train_pacer", REFRESH_SECONDS)
 
 
 if trainer is not None and (live or shown is None or shown.live):
-    st.fragment(live_panel, run_every=SAFETY_NET_SECONDS if live else None)((trainer.run_id, live, trainer.epoch > 0))
+    run = trainer.view
+    st.fragment(live_panel, run_every=SAFETY_NET_SECONDS if live else None)((trainer.run_id, live, run.epoch > 0))
     st.subheader("Keep this model")
     if flash := st.session_state.pop("train_flash", None):
         st.success(flash)
@@ -298,39 +293,24 @@ if trainer is not None and (live or shown is None or shown.live):
         overwrite = st.checkbox("Replace a checkpoint that already has this name", key="train_overwrite")
         if st.form_submit_button("💾 Save checkpoint", key="train_save", disabled=not control) and control:
             try:
-                if name.strip().removesuffix(".pt").casefold() == state.LIVE.casefold():
-                    raise CheckpointError(f"“{state.LIVE}” is the sidebar's name for the run itself: choose another.")
                 path = lab.save(name, overwrite=overwrite)
             except CheckpointError as exc:
                 st.error(str(exc))
             else:
-                st.session_state["train_flash"] = f"Saved as “{path.stem}”: pick it in the sidebar on any page."
+                st.session_state["train_flash"] = f"Saved as “{name_of(path)}”: pick it in the sidebar on any page."
                 st.rerun()
     st.subheader("Download")
-    t = trainer
-    labels = words(t.dataset.name).names if t.config.conditional else None
-    exports.download_row(f"run-{t.run_id}", t.config, t.to_checkpoint, t.epoch > 0, t.step > 0, labels)
+    exports.download_row(trainer.to_checkpoint(), f"run-{trainer.run_id}")
 elif shown is not None:
     st.subheader(f"How “{shown.label}” learned")
-    if trainer is not None and trainer.state == "failed":
-        st.error(f"The last run failed: {trainer.error} (pick “{state.LIVE}” in the sidebar to see its curves.)")
+    if trainer is not None and trainer.view.state is RunState.FAILED:
+        st.error(f"The last run failed: {trainer.view.error} (pick “{LIVE}” in the sidebar to see its curves.)")
     elif trainer is not None:
-        st.info(f"The last run has {trainer.state}: pick “{state.LIVE}” in the sidebar to see and save it.")
-    try:
-        ckpt = state.checkpoint(lab.checkpoint_dir / f"{shown.label}.pt")
-    except CheckpointError as exc:
-        st.error(str(exc))
-    else:
-        st.caption(f"Saved after {ckpt.epoch} epochs. {ckpt.command}".strip())
-        name = shown.dataset_name
-        row_epochs = ckpt.row_epochs()
-        has_rows = bool(row_epochs)
-        rows = lambda: ckpt.sample_rows  # noqa: E731 - read only when the picture is not cached
-        draw_history(shown.key, ckpt.config, name, ckpt.epoch_metrics, ckpt.step_metrics, rows, row_epochs)
-        st.subheader("Download")
-        labels = words(name).names if ckpt.config.conditional else None
-        has_epochs, has_steps = bool(ckpt.epoch_metrics), bool(ckpt.step)
-        exports.download_row(shown.label, ckpt.config, lambda: ckpt, has_epochs, has_steps, labels, has_rows)
+        st.info(f"The last run has {trainer.view.state.value}: pick “{LIVE}” in the sidebar to see and save it.")
+    st.caption(f"Saved after {shown.epoch} epochs. {shown.command}".strip())
+    draw_history(shown)
+    st.subheader("Download")
+    exports.download_row(shown, shown.label)
 else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")
 
@@ -356,7 +336,7 @@ def delete_checkpoint() -> None:
 
 
 try:
-    saved = [p.stem for p in lab.checkpoints()]
+    saved = lab.checkpoints()
 except CheckpointError:
     saved = []  # the sidebar says why
 just_acted = DELETE_NOTICE in st.session_state

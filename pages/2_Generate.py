@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.ui import layout, state
-from pages.ui.latent_canvas import Z_RANGE, browser_cannot_decode, latent_controls
-from pages.ui.words import words
+from ui import layout, state
+from ui.latent_canvas import Z_RANGE, browser_cannot_decode, latent_controls
+from ui.words import words
 from vae.evaluate import kl_per_dimension
 from vae.images import grid, png_bytes
 from vae.model import NUM_CLASSES, one_hot
@@ -15,7 +15,6 @@ shown = layout.need_model(
     layout.page(
         "Generate",
         "Choose what to draw with the {kind} input, and how to draw it with the latent vector z.",
-        icon="🎨",
         plain="Choose what to draw with the latent vector z: this plain VAE has no {kind} input.",
     )
 )

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from pages.ui import digits, layout
-from pages.ui.words import words
+from ui import digits, layout
+from ui.words import words
 from vae.images import png_bytes
 
 GENERATE = Path(__file__).parent / "2_Generate.py"
@@ -15,7 +15,6 @@ shown = layout.need_model(
     layout.page(
         "Latent space",
         "Every test {item} becomes one point: the mean z that the encoder gives it. Look-alikes land close together.",
-        icon="🗺️",
     )
 )
 c = shown.config

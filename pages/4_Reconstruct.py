@@ -6,8 +6,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
-from pages.ui import digits, layout
-from pages.ui.words import words
+from ui import digits, layout
+from ui.words import words
 from vae.images import grid, png_bytes
 from vae.preprocess import to_mnist
 from vae.projection import encode_means
@@ -16,9 +16,7 @@ BATCH = 24  # test digits per batch: three rows of eight
 
 shown = layout.need_model(
     layout.page(
-        "Reconstruct",
-        "Images in, images out: how well does the model redraw what it sees? Then draw one yourself.",
-        icon="🔍",
+        "Reconstruct", "Images in, images out: how well does the model redraw what it sees? Then draw one yourself."
     )
 )
 ds = layout.need_test_images(shown)

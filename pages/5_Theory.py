@@ -4,14 +4,12 @@ import numpy as np
 import streamlit as st
 from torch import Tensor
 
-from pages.ui import layout
-from pages.ui import theory_widgets as tw
-from pages.ui.latent_canvas import latent_controls
-from pages.ui.words import words
+from ui import layout
+from ui import theory_widgets as tw
+from ui.latent_canvas import latent_controls
+from ui.words import words
 
-shown = layout.need_model(
-    layout.page("Theory", "Why a VAE works, one idea at a time, tried on the model you picked.", icon="📖")
-)
+shown = layout.need_model(layout.page("Theory", "Why a VAE works, one idea at a time, tried on the model you picked."))
 c = shown.config
 test = layout.need_test_images(shown)
 data, n_test = test.name, len(test.test_y)
@@ -329,8 +327,8 @@ else:
     )
 st.markdown(f"After every epoch the trainer draws {what} Start a run and watch it happen:")
 st.page_link("pages/1_Train.py", label="Open the Train page", icon="🏋️")
-rows, row_epochs, metrics = tw.history(shown)
-if rows is None or len(rows) == 0:
+rows, row_epochs, metrics = shown.sample_rows, shown.sample_epochs, shown.epoch_metrics
+if len(rows) == 0:
     st.info(
         f"**{shown.label}** has no per-epoch rows saved yet: train a model (or wait for its first epoch) to see them."
     )

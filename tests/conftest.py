@@ -89,7 +89,7 @@ def fresh_streamlit_caches() -> Iterator[None]:
     import streamlit as st
 
     def clear() -> None:
-        from pages.ui import state
+        from ui import state
 
         try:
             trainer = state.lab().trainer

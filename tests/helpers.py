@@ -74,7 +74,7 @@ def sample_grid_height(n_rows: int, names: tuple[str, ...] | None = None) -> int
     import numpy as np
     from PIL import Image
 
-    from pages.ui.train_charts import sample_grid_png
+    from ui.train_charts import sample_grid_png
     from vae.data import DIGIT_NAMES
 
     png, _ = sample_grid_png(np.zeros((n_rows, 10, 28, 28), np.float32), names or DIGIT_NAMES)

@@ -4,8 +4,9 @@ browser: tests/test_classroom.py.)"""
 
 from __future__ import annotations
 
-from pages.ui import state
 from tests.helpers import open_page
+from ui import state
+from vae.run import RunState
 
 
 def _page():
@@ -27,12 +28,12 @@ def test_with_an_instructor_passcode_only_the_instructor_drives_the_run(app_env,
     at.sidebar.button(key="auth_unlock").click().run()
     assert not at.button(key="train_pause").disabled
     at.button(key="train_pause").click().run()
-    assert trainer.state == "paused"
+    assert trainer.state is RunState.PAUSED
     assert not at.exception
 
 
 def test_guessing_the_passcode_is_slowed_to_five_tries_a_minute(app_env, fresh_streamlit_caches, monkeypatch):
-    from pages.ui import auth
+    from ui import auth
 
     monkeypatch.setenv("VAE_INSTRUCTOR_PASSCODE", "4711")
     monkeypatch.setattr(auth, "_wrong", {})

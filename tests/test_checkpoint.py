@@ -7,31 +7,37 @@ import pytest
 import torch
 
 from vae.checkpoint import (
-    Checkpoint,
     CheckpointError,
     check_writable,
-    checkpoint_path,
     list_checkpoints,
     load_checkpoint,
+    name_of,
+    new_checkpoint_path,
+    path_of,
+    read_summary,
     save_checkpoint,
 )
 from vae.config import preset
 from vae.model import ConditionalVAE
+from vae.run import RunState, RunView
 
 
-def _ckpt(config=None) -> Checkpoint:
+def _ckpt(config=None) -> RunView:
     config = config or preset("tiny")
     with torch.random.fork_rng():
         torch.manual_seed(3)
         model = ConditionalVAE(config)
-    return Checkpoint(
+    return RunView(
         config=config,
         model=model,
+        label="test",
+        run_id="test",
         epoch=2,
         step=80,
-        epoch_metrics=[{"epoch": 1, "test_loss": 300.5}, {"epoch": 2, "test_loss": np.float32(290.25)}],
-        step_metrics={"step": np.arange(1, 81, dtype=np.float32), "loss": np.linspace(400, 300, 80)},
+        epoch_metrics=({"epoch": 1, "test_loss": 300.5}, {"epoch": 2, "test_loss": np.float32(290.25)}),
+        steps={"step": np.arange(1, 81, dtype=np.float32), "loss": np.linspace(400, 300, 80)},
         sample_rows=np.random.default_rng(0).random((2, 10, 28, 28)).astype(np.float32),
+        sample_epochs=(1, 2),
         dataset={"name": "mnist", "source": "test", "notice": "subset", "n_train": 4000, "n_test": 1000},
         command="python -m vae train --preset tiny",
         optimizer_state=torch.optim.Adam(model.parameters()).state_dict(),
@@ -47,21 +53,26 @@ def test_round_trip_is_exact(tmp_path):
         assert torch.equal(v, loaded.model.state_dict()[k])
     assert (loaded.epoch, loaded.step, loaded.command) == (2, 80, original.command)
     assert loaded.epoch_metrics[1]["test_loss"] == 290.25
-    np.testing.assert_allclose(loaded.step_metrics["loss"], original.step_metrics["loss"], rtol=1e-6)
+    np.testing.assert_allclose(loaded.steps["loss"], original.steps["loss"], rtol=1e-6)
     np.testing.assert_allclose(loaded.sample_rows, original.sample_rows, atol=0.5 / 255 + 1e-6)
     assert loaded.dataset == original.dataset and not loaded.model.training
     assert loaded.optimizer_state is not None
+    # a saved run reads like a live one: the same type, named after its file, finished (2 of 2 epochs)
+    assert loaded.label == "a" and loaded.path == path and loaded.state is RunState.FINISHED and not loaded.live
+    assert loaded.sample_epochs == (1, 2)
 
 
 def test_slim_save_omits_the_optimizer_and_thins_long_logs(tmp_path):
-    ckpt = _ckpt(preset("seed"))
-    ckpt.step_metrics = {"step": np.arange(1, 24_001, dtype=np.float32), "loss": np.linspace(400, 200, 24_000)}
-    ckpt.sample_rows = np.random.default_rng(0).random((600, 10, 28, 28)).astype(np.float32)
+    ckpt = _ckpt(preset("seed")).but(
+        steps={"step": np.arange(1, 24_001, dtype=np.float32), "loss": np.linspace(400, 200, 24_000)},
+        sample_rows=np.random.default_rng(0).random((600, 10, 28, 28)).astype(np.float32),
+        sample_epochs=tuple(range(1, 601)),
+    )
     path = save_checkpoint(tmp_path / "a.pt", ckpt, slim=True)
     loaded = load_checkpoint(path)
     assert loaded.optimizer_state is None
     assert path.stat().st_size < 2_000_000
-    assert len(loaded.step_metrics["step"]) <= 2000 and loaded.step_metrics["step"][-1] == 24_000
+    assert len(loaded.steps["step"]) <= 2000 and loaded.steps["step"][-1] == 24_000
     assert len(loaded.sample_rows) == len(loaded.sample_epochs) <= 30
     assert loaded.sample_epochs[0] == 1 and loaded.sample_epochs[-1] == 600
     np.testing.assert_allclose(loaded.sample_rows[-1], ckpt.sample_rows[-1], atol=0.5 / 255 + 1e-6)
@@ -153,17 +164,39 @@ def test_missing_file(tmp_path):
 @pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "..", ".hidden", "x" * 65, "a..b", "café"])
 def test_unsafe_names_are_refused(tmp_path, name):
     with pytest.raises(CheckpointError, match="Invalid checkpoint name .*letters a-z and A-Z.*no slashes"):
-        checkpoint_path(name, tmp_path)
+        new_checkpoint_path(name, tmp_path)
 
 
-@pytest.mark.parametrize("name", ["", " ", ".pt"])
+@pytest.mark.parametrize("name", ["", " "])
 def test_an_empty_name_is_asked_for(tmp_path, name):
     with pytest.raises(CheckpointError, match="Type a name for the checkpoint first"):
-        checkpoint_path(name, tmp_path)
+        new_checkpoint_path(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["x.pt", "seed-mnist.PT", ".pt"])
+def test_a_new_name_ending_in_pt_is_refused_with_what_to_type(tmp_path, name):
+    with pytest.raises(CheckpointError, match="Leave out the .pt"):
+        new_checkpoint_path(name, tmp_path)
+
+
+@pytest.mark.parametrize("file", ["seed-mnist.pt.pt", "x.pt.pt.pt", "Live run.pt", "two\nlines.pt", "<b>bold<b>.pt"])
+def test_every_listed_name_maps_back_to_its_own_file(tmp_path, file):
+    """A listed name opens and deletes exactly its own file (it once stripped a second .pt, so deleting
+    the listed "seed-mnist.pt" removed the shipped seed-mnist.pt)."""
+    save_checkpoint(tmp_path / "seed-mnist.pt", _ckpt())
+    save_checkpoint(tmp_path / file, _ckpt())
+    names = [name_of(p) for p in list_checkpoints(tmp_path)]
+    assert sorted(path_of(n, tmp_path).name for n in names) == sorted(["seed-mnist.pt", file])
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden"])
+def test_a_name_that_is_no_file_of_the_folder_is_refused(tmp_path, name):
+    with pytest.raises(CheckpointError, match="No checkpoint named"):
+        path_of(name, tmp_path)
 
 
 def test_names_and_listing(tmp_path):
-    assert checkpoint_path("my run-2.pt", tmp_path) == tmp_path / "my run-2.pt"
+    assert new_checkpoint_path("my run-2", tmp_path) == tmp_path / "my run-2.pt"
     save_checkpoint(tmp_path / "b.pt", _ckpt())
     (tmp_path / "judge-mnist.pt").write_bytes(b"x")
     (tmp_path / ".b.pt.123.tmp").write_bytes(b"x")
@@ -213,3 +246,49 @@ def test_a_file_deleted_while_the_folder_is_listed_is_left_out(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "scandir", Listing)
     assert [p.name for p in list_checkpoints(tmp_path)] == ["a.pt"]
+
+
+def test_a_crafted_file_with_the_right_marker_but_wrong_fields_is_a_clear_error(tmp_path):
+    """Shapes are checked at load, so no page draws from them and fails with a traceback."""
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    good = torch.load(path, weights_only=True)
+    forged = {
+        "sample_rows": torch.zeros(3, 5, dtype=torch.uint8),
+        "epoch_metrics": [1, 2, 3],
+        "sample_epochs": "1, 2",
+        "step_metrics": {"loss": torch.zeros(3, 3)},
+        "epoch": -1,
+        "dataset": {"name": object},
+    }
+    for field, value in forged.items():
+        payload = {**good, field: value}
+        torch.save({k: v for k, v in payload.items() if not (k == "dataset" and field == "dataset")}, path)
+        if field == "dataset":
+            continue  # weights_only cannot even save a class: covered by the pickle test
+        _assert_clear_error(path, match="does not match its own config or format")
+
+
+def test_a_config_that_claims_a_huge_model_is_refused_before_it_is_built(tmp_path, monkeypatch):
+    """A 1.7 MB file whose config claims 8 x 4,096 layers cost seconds and gigabytes on every render."""
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["encoder_layers"] = [4096] * 8
+    torch.save(payload, path)
+    built, init = [], ConditionalVAE.__init__
+
+    def recording_init(self, config):
+        built.append(torch.empty(0).device.type)  # "meta" inside parameter_counts: nothing is allocated
+        init(self, config)
+
+    monkeypatch.setattr(ConditionalVAE, "__init__", recording_init)
+    _assert_clear_error(path, match="describes .* weights but the file holds")
+    assert built == ["meta"]
+
+
+def test_the_summary_reads_config_and_epoch_only(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    summary = read_summary(path)
+    assert summary["epoch"] == 2 and summary["config"] == preset("tiny")
+    path.write_bytes(b"junk")
+    with pytest.raises(CheckpointError):
+        read_summary(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bench.classroom_soak import run_soak
-from pages.ui import rerun_guard
+from ui import rerun_guard
 
 
 @pytest.mark.browser

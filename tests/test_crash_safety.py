@@ -26,14 +26,15 @@ def test_kill_during_a_tight_save_loop_leaves_only_whole_files(tmp_path):
     proc = _spawn(
         """
         import itertools, torch
-        from vae.checkpoint import Checkpoint, save_checkpoint
+        from vae.checkpoint import save_checkpoint
         from vae.config import preset
         from vae.model import ConditionalVAE
+        from vae.run import RunView
         model = ConditionalVAE(preset("seed"))
         for i in itertools.count():
             with torch.no_grad():
                 model.decoder[0].bias.fill_(float(i))
-            save_checkpoint(f"ckpt-{i % 3}.pt", Checkpoint(config=preset("seed"), model=model, step=i))
+            save_checkpoint(f"ckpt-{i % 3}.pt", RunView(preset("seed"), model, "x", "x", step=i))
             open("progress", "w").write(str(i))
         """,
         tmp_path,
@@ -73,12 +74,12 @@ def test_a_killed_live_run_resumes_from_its_last_autosave(tmp_path, mnist):
     saved = load_checkpoint(autosave)
     lab = Lab(ckpt_dir, tmp_path / "data")
     offer = lab.autosave_to_offer()
-    assert offer is not None and offer.epoch == saved.epoch
+    assert offer is not None and offer["epoch"] == saved.epoch
     trainer = lab.resume_autosave()
     try:
         assert wait_until(lambda: trainer.epoch > saved.epoch, 60)
         assert trainer.step > saved.step
-        assert [m["epoch"] for m in trainer.epoch_metrics()][: saved.epoch] == list(range(1, saved.epoch + 1))
+        assert [m["epoch"] for m in trainer.view.epoch_metrics][: saved.epoch] == list(range(1, saved.epoch + 1))
     finally:
         trainer.stop()
         trainer.join(30)

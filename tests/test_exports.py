@@ -6,10 +6,10 @@ import io
 import numpy as np
 from PIL import Image
 
-from pages.ui.exports import checkpoint_bytes, gif_frame_ms, metrics_csv, samples_gif, steps_csv
-from pages.ui.train_charts import CELL, sample_grid_png
 from tests.helpers import open_page
-from vae.checkpoint import load_checkpoint
+from ui.exports import gif_frame_ms, metrics_csv, samples_gif, steps_csv
+from ui.train_charts import CELL, sample_grid_png
+from vae.checkpoint import checkpoint_bytes, load_checkpoint
 
 
 def test_csv_gif_and_checkpoint_bytes(tiny_checkpoint, tmp_path):
@@ -17,11 +17,11 @@ def test_csv_gif_and_checkpoint_bytes(tiny_checkpoint, tmp_path):
     rows = list(csv.DictReader(io.StringIO(metrics_csv(ckpt.epoch_metrics).decode())))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert float(rows[-1]["test_loss"]) == ckpt.epoch_metrics[-1]["test_loss"]
-    lines = steps_csv(ckpt.step_metrics).decode().splitlines()
-    assert lines[0].startswith("step,") and len(lines) == 1 + len(ckpt.step_metrics["step"])
+    lines = steps_csv(ckpt.steps).decode().splitlines()
+    assert lines[0].startswith("step,") and len(lines) == 1 + len(ckpt.steps["step"])
     names = tuple(str(d) for d in range(10))
-    gif = Image.open(io.BytesIO(samples_gif(ckpt.sample_rows, names, ckpt.row_epochs())))
-    png = Image.open(io.BytesIO(sample_grid_png(ckpt.sample_rows, names, ckpt.row_epochs())[0]))
+    gif = Image.open(io.BytesIO(samples_gif(ckpt.sample_rows, names, list(ckpt.sample_epochs))))
+    png = Image.open(io.BytesIO(sample_grid_png(ckpt.sample_rows, names, list(ckpt.sample_epochs))[0]))
     assert gif.n_frames == 3 and gif.size[0] == png.size[0]  # each frame: one row of the grid, labelled alike
     frames = []
     for i in range(gif.n_frames):
@@ -31,11 +31,8 @@ def test_csv_gif_and_checkpoint_bytes(tiny_checkpoint, tmp_path):
     assert not np.array_equal(frames[0][:, label], frames[1][:, label])  # epoch 1, epoch 2: different labels
     assert (frames[0][:, label] < 128).any()  # ink in the margin
     copy = tmp_path / "copy.pt"
-    copy.write_bytes(checkpoint_bytes(ckpt))
-    assert load_checkpoint(copy).config == ckpt.config
-    ckpt.path = None  # a live run: serialised on demand
-    copy.write_bytes(checkpoint_bytes(ckpt))
-    assert load_checkpoint(copy).epoch == 3
+    copy.write_bytes(checkpoint_bytes(ckpt))  # made in memory: no disk needed (a full temp folder cannot stop it)
+    assert load_checkpoint(copy).config == ckpt.config and load_checkpoint(copy).epoch == 3
 
 
 def test_a_long_runs_gif_keeps_every_epoch_but_plays_in_seconds():
@@ -67,24 +64,22 @@ def test_train_page_offers_every_download(app_env, fresh_streamlit_caches):
 
 
 def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, monkeypatch):
-    """The buttons hold a getter, not the run's arrays: nothing is read until a button is clicked."""
+    """The buttons hold makers, not files: nothing is drawn or serialised until a button is clicked."""
     import json
 
-    from pages.ui import exports
+    from ui import exports
 
     class Row:
         def download_button(self, label, data, file_name, mime, **kwargs):
             buttons[label] = (data, kwargs["disabled"])
 
     buttons, calls = {}, []
-    ckpt = load_checkpoint(tiny_checkpoint)
-
-    def getter():
-        calls.append(1)
-        return ckpt
-
+    ckpt = load_checkpoint(tiny_checkpoint).but(path=None)  # not on disk (a live run): made in memory
+    for name in ("sample_grid_png", "samples_gif", "checkpoint_bytes"):
+        real = getattr(exports, name)
+        monkeypatch.setattr(exports, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     monkeypatch.setattr(exports.st, "container", lambda **layout: Row())
-    exports.download_row("tiny", ckpt.config, getter, True, True, tuple("0123456789"))
+    exports.download_row(ckpt, "tiny")
     assert calls == [] and not any(disabled for _, disabled in buttons.values())
     files = {label: make() for label, (make, _) in buttons.items()}
     assert json.loads(files["Config (JSON)"])["z_dim"] == 2
@@ -92,7 +87,7 @@ def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, 
     assert Image.open(io.BytesIO(files["Sample grid (PNG)"])).format == "PNG"
     assert Image.open(io.BytesIO(files["Samples per epoch (GIF)"])).n_frames == 3
     (tmp_path / "c.pt").write_bytes(files["Checkpoint (.pt)"])
-    assert load_checkpoint(tmp_path / "c.pt").epoch == 3 and len(calls) == 5
+    assert load_checkpoint(tmp_path / "c.pt").epoch == 3 and len(calls) == 3
 
 
 def test_the_home_grid_has_a_download_button(app_env, fresh_streamlit_caches):

@@ -7,6 +7,7 @@ import threading
 from tests.helpers import wait_until
 from vae.config import preset
 from vae.lab import Lab
+from vae.run import RunState
 
 
 def test_pages_read_the_data_while_a_start_waits_for_the_old_run_to_stop(tmp_path):
@@ -32,4 +33,4 @@ def test_pages_read_the_data_while_a_start_waits_for_the_old_run_to_stop(tmp_pat
     release.set()
     starting.join(30)
     assert read_while_starting
-    assert old.state == "stopped" and lab.trainer is not old and lab.trainer.join(30)
+    assert old.state is RunState.STOPPED and lab.trainer is not old and lab.trainer.join(30)

@@ -16,7 +16,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bench.harness import ROOT, StreamlitServer, wait_for_app
-from pages.ui import latent_canvas
+from ui import latent_canvas
 from vae.model import decoder_layers, one_hot
 
 APP = "tests/apps/latent_canvas_app.py"

@@ -12,7 +12,8 @@ import torch
 from bench.harness import ROOT
 from vae import memory
 from vae.config import MAX_HIDDEN, Config
-from vae.trainer import Trainer
+from vae.lab import Lab
+from vae.run import RunState
 
 LARGEST = (MAX_HIDDEN,) * 8  # the most the config allows: 8 hidden layers of 4,096 units
 
@@ -25,7 +26,7 @@ def _resident_bytes() -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_a_model_too_large_for_this_machine_is_refused_before_it_is_built(mnist):
+def test_a_model_too_large_for_this_machine_is_refused_before_it_is_built(mnist, tmp_path):
     config = Config(
         encoder_layers=LARGEST, decoder_layers=LARGEST, classifier_layers=LARGEST, batch_size=len(mnist.train_y)
     )
@@ -33,10 +34,12 @@ def test_a_model_too_large_for_this_machine_is_refused_before_it_is_built(mnist)
     if need <= memory.FIT_FRACTION * free:
         pytest.skip(f"this machine has room for it ({memory.size_text(free)} free)")
     before = _resident_bytes()
+    lab = Lab(tmp_path / "checkpoints", tmp_path / "data")
+    lab._datasets["mnist"] = mnist
     with pytest.raises(
         ValueError, match=r"too large to train here: 362\.3 million weights .* fewer or narrower"
     ) as err:
-        Trainer(config, mnist, device="cpu")
+        lab.start(config)
     assert _resident_bytes() - before < 200_000_000  # its 1.4 GB of weights were never allocated
     assert re.search(r"more than the [\d.]+ GB this machine can spare \(80% of its [\d.]+ GB free\)", str(err.value))
 
@@ -80,8 +83,8 @@ def test_replacing_a_run_counts_the_memory_the_old_one_gives_back(tmp_path, monk
 
     with pytest.raises(ValueError, match="too large to train here"):
         Lab(tmp_path / "checkpoints", tmp_path / "data").start(new)  # nothing to give back
-    assert lab.start(new).join(60) and lab.trainer.config == new and lab.trainer.state == "finished"
-    assert old.state == "stopped"
+    assert lab.start(new).join(60) and lab.trainer.config == new and lab.trainer.state is RunState.FINISHED
+    assert old.state is RunState.STOPPED
 
 
 def test_size_text():

@@ -1,4 +1,4 @@
-"""The client-paced refresh of the Train page's live panel (pages/ui/pacer): in a real Chromium it
+"""The client-paced refresh of the Train page's live panel (ui/pacer): in a real Chromium it
 reruns its fragment, only its fragment, and asks for each run only after the browser has the last."""
 
 from __future__ import annotations

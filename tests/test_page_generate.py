@@ -14,7 +14,7 @@ PAGE = "pages/2_Generate.py"
 @pytest.fixture
 def fallback(monkeypatch, tmp_path):
     """The page with the component's frontend missing: server-side sliders (testable in AppTest)."""
-    import pages.ui.latent_canvas as canvas
+    import ui.latent_canvas as canvas
 
     monkeypatch.setattr(canvas, "FRONTEND_DIR", tmp_path / "missing")
 
@@ -111,7 +111,7 @@ def test_generate_page_in_chromium(app_server, browser, screenshot_dir):
 
 
 def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_streamlit_caches, fallback):
-    from pages.ui import state
+    from ui import state
     from vae.config import preset
 
     def offered(at) -> bool:
@@ -128,7 +128,7 @@ def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_st
     assert not offered(at) and not [c for c in at.sidebar.caption if "this page shows a saved model" in c.value]
     at.switch_page(PAGE).run()
     at.sidebar.button(key="sidebar_show_live").click().run()
-    assert at.sidebar.selectbox(key="sidebar_model").value == state.LIVE
+    assert at.sidebar.selectbox(key="sidebar_model").value == state.LIVE_CHOICE
     assert not offered(at) and not at.exception
 
 

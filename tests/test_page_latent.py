@@ -39,13 +39,16 @@ def open_page(model: str | None = None) -> AppTest:
 @pytest.fixture
 def wide_checkpoint(app_env: dict[str, str], mnist) -> str:
     """An untrained z_dim-10 model beside the tiny one: enough to show PCA and t-SNE."""
-    from vae.checkpoint import Checkpoint, save_checkpoint
+    from vae.checkpoint import save_checkpoint
     from vae.config import preset
     from vae.model import ConditionalVAE
+    from vae.run import RunView
 
     config = preset("seed")
     model = ConditionalVAE(config).eval()
-    save_checkpoint(Path(app_env["VAE_CHECKPOINT_DIR"]) / "wide.pt", Checkpoint(config, model, dataset=mnist.summary()))
+    save_checkpoint(
+        Path(app_env["VAE_CHECKPOINT_DIR"]) / "wide.pt", RunView(config, model, "wide", "wide", dataset=mnist.summary())
+    )
     return "wide"
 
 
@@ -76,7 +79,7 @@ def test_picking_a_test_index_shows_the_digit_and_its_reconstruction(app_env, fr
 
 
 def test_open_in_generate_hands_over_z_and_digit(app_env, fresh_streamlit_caches):
-    from pages.ui import digits, state
+    from ui import digits, state
 
     at = open_page()
     at.number_input(key="lat_index").set_value(7).run()
@@ -105,7 +108,7 @@ def test_manifold_of_a_2d_latent_space_follows_the_chosen_digit(app_env, fresh_s
 def test_wider_latent_space_offers_pca_now_and_tsne_on_request(
     app_env, fresh_streamlit_caches, wide_checkpoint, monkeypatch
 ):
-    from pages.ui import digits
+    from ui import digits
 
     monkeypatch.setattr(digits, "TSNE_POINTS", 120)  # keep t-SNE to a second or two
     at = open_page(wide_checkpoint)
@@ -124,7 +127,7 @@ def test_wider_latent_space_offers_pca_now_and_tsne_on_request(
 
 def test_pca_map_places_new_points_exactly(app_env, fresh_streamlit_caches, wide_checkpoint):
     """The Reconstruct page puts a drawing on the PCA map with `place`: it must agree with the projection."""
-    from pages.ui import digits, state
+    from ui import digits, state
 
     shown = state.shown(wide_checkpoint)
     lm = digits.latent_map(shown.key, shown.model, "mnist", "pca")
@@ -136,7 +139,7 @@ def test_pca_map_places_new_points_exactly(app_env, fresh_streamlit_caches, wide
 def test_the_star_is_drawn_the_way_the_dots_are_so_it_lands_on_top(n):
     """A browser draws WebGL traces above all SVG ones: with 10,000 dots (Fashion-MNIST, full MNIST)
     drawn with WebGL, an SVG star was hidden under them."""
-    from pages.ui import digits
+    from ui import digits
 
     rng = np.random.default_rng(0)
     lm = {"coords": rng.normal(size=(n, 2)), "labels": np.arange(n) % 10, "index": np.arange(n), "axes": ("a", "b")}
@@ -168,7 +171,7 @@ def test_map_renders_and_a_click_picks_that_digit(app_server, browser):
     wait_for_app(page)
     assert page.get_by_text("Classifier's guess").count() == 1
 
-    # ... and hands its z to the Generate page (st.switch_page, with pages/ui/rerun_guard.py watching)
+    # ... and hands its z to the Generate page (st.switch_page, with ui/rerun_guard.py watching)
     page.get_by_role("button", name="Open in Generate").click()
     page.get_by_text(f"Loaded the style of test digit #{expected}").wait_for(timeout=30_000)
     assert page.url.endswith("/Generate")

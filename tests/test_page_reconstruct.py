@@ -53,7 +53,7 @@ def test_grid_marks_each_guess_and_shuffle_shows_another_batch(app_env, fresh_st
 
 
 def test_an_uploaded_digit_gets_reconstructed_guessed_and_placed(app_env, fresh_streamlit_caches, mnist):
-    from pages.ui import digits, state
+    from ui import digits, state
     from vae.preprocess import to_mnist
 
     at = open_page()

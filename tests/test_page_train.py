@@ -12,11 +12,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bench.harness import wait_for_app
-from pages.ui import state
 from tests.helpers import sample_grid_height, start_run_in_browser, write_mnist_stand_in
+from ui import state
 from vae import memory
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import Config
+from vae.run import RunState
 
 HOME = str(Path(__file__).resolve().parent.parent / "explorer_app.py")
 
@@ -151,7 +152,7 @@ def test_a_model_too_large_for_this_machine_is_refused_and_the_live_run_keeps_go
     at.checkbox(key=f"train_replace_{trainer.run_id}").check()  # in the form: sent with its submit button
     at.button(key="train_start").click().run()
     assert any("Could not start training: this model is too large to train here" in e.value for e in at.error)
-    assert state.lab().trainer is trainer and trainer.state == "running"  # the class's run goes on
+    assert state.lab().trainer is trainer and trainer.state is RunState.RUNNING  # the class's run goes on
     trainer.stop()
     assert trainer.join(30)
 
@@ -161,17 +162,17 @@ def test_start_pause_resume_stop_and_confirm_before_replacing(page):
     _start(at, epochs=200)
     trainer = state.lab().trainer
     assert trainer is not None and trainer.config.z_dim == 2 and trainer.config.epochs == 200
-    assert at.session_state["model_choice"] == state.LIVE  # the sidebar follows the new run
+    assert at.session_state["model_choice"] == state.LIVE_CHOICE  # the sidebar follows the new run
     assert "Training" in _texts(at)
     assert re.match(r"\d+ of 200 epochs done · step \d+ of 40 in epoch \d+ ", at.progress[0].proto.text)
 
     at.button(key="train_pause").click().run()
-    assert trainer.state == "paused" and "Paused" in _texts(at)
+    assert trainer.state is RunState.PAUSED and "Paused" in _texts(at)
     step = trainer.step
     time.sleep(0.3)
     assert trainer.step == step  # really paused
     at.button(key="train_resume").click().run()
-    assert trainer.state == "running"
+    assert trainer.state is RunState.RUNNING
 
     # A second Start while the run is live asks first and keeps the run.
     at.button(key="train_start").click().run()
@@ -181,7 +182,7 @@ def test_start_pause_resume_stop_and_confirm_before_replacing(page):
     at.button(key="train_stop").click().run()
     assert trainer.join(30)
     at.run()
-    assert trainer.state == "stopped" and "Stopped" in _texts(at)
+    assert trainer.state is RunState.STOPPED and "Stopped" in _texts(at)
     assert not at.exception
 
 
@@ -234,7 +235,7 @@ def test_an_autosave_that_fails_is_a_warning_and_the_run_finishes(page, app_env)
     (Path(app_env["VAE_CHECKPOINT_DIR"]) / "autosave").write_text("a file where the autosave folder goes")
     _start(page, epochs=2)
     trainer = state.lab().trainer
-    assert trainer.join(60) and trainer.state == "finished"
+    assert trainer.join(60) and trainer.state is RunState.FINISHED
     page.run()
     warning = next(w.value for w in page.warning if "could not be autosaved" in w.value)
     assert warning.startswith("Epoch 2 could not be autosaved: Could not write") and "Training goes on" in warning
@@ -260,10 +261,11 @@ def test_a_failed_run_shows_its_error(app_env, fresh_streamlit_caches, mnist):
     from vae.trainer import Trainer
 
     trainer = Trainer(preset("tiny"), mnist, device="cpu")
-    trainer.state, trainer.error = "failed", "The loss became nan at epoch 1, step 7: lower the learning rate."
+    trainer.error = "The loss became nan at epoch 1, step 7: lower the learning rate."
+    trainer._set_state(RunState.FAILED)  # as the training thread ends a failed run
     state.lab().trainer = trainer
     at = _page()  # the sidebar opens on the live run
-    assert at.session_state["model_choice"] == state.LIVE
+    assert at.session_state["model_choice"] == state.LIVE_CHOICE
     assert any(e.value == trainer.error for e in at.error)
     at.sidebar.selectbox[0].select("tiny-test").run()  # still said beside a saved model's history
     assert any("The last run failed: The loss became nan" in e.value for e in at.error)
@@ -272,8 +274,7 @@ def test_a_failed_run_shows_its_error(app_env, fresh_streamlit_caches, mnist):
 
 def test_offers_to_resume_an_interrupted_run(app_env, fresh_streamlit_caches, tiny_checkpoint):
     ckpt = load_checkpoint(tiny_checkpoint)  # 3 epochs done
-    ckpt.config = ckpt.config.replace(epochs=500)
-    save_checkpoint(state.lab().autosave_path, ckpt)
+    save_checkpoint(state.lab().autosave_path, ckpt.but(config=ckpt.config.replace(epochs=500)))
     at = _page()
     button = at.button(key="train_autosave")
     assert button.label == "Resume from autosave (epoch 3 of 500)"

@@ -1,6 +1,6 @@
 """A browser that leaves a page must not be sent back to it by that page's late fragment rerun.
 
-Replays the race behind the classroom soak's blank pages (pages/ui/rerun_guard.py) on the real
+Replays the race behind the classroom soak's blank pages (ui/rerun_guard.py) on the real
 server, speaking Streamlit's own websocket protocol (its BackMsg / ForwardMsg protobufs) the way
 the browser does, so that the two requests arrive in the order the race needs every time.
 """
@@ -15,7 +15,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.app_session import AppSession
 from websockets.sync.client import connect
 
-from pages.ui.rerun_guard import install, stale
+from ui.rerun_guard import install, stale
 
 
 def rerun(ws, **client_state) -> None:

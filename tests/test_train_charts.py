@@ -1,4 +1,4 @@
-"""The Train page's figures (pages/ui/train_charts.py): the per-epoch sample grid and the loss curves."""
+"""The Train page's figures (ui/train_charts.py): the per-epoch sample grid and the loss curves."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pages.ui.train_charts import CELL, PAD, SCALE, sample_grid_png
 from tests.helpers import sample_grid_height
+from ui.train_charts import CELL, PAD, SCALE, sample_grid_png
 from vae.data import DIGIT_NAMES as DIGITS
 from vae.data import FASHION_NAMES
 
@@ -41,7 +41,7 @@ def _values(array) -> list[float]:
 
 
 def test_the_curves_show_train_and_test_per_epoch_and_a_smoothed_step_loss():
-    from pages.ui.train_charts import curves_figure, smooth
+    from ui.train_charts import curves_figure, smooth
     from vae.config import preset
 
     parts = ("loss", "recon", "kl", "class", "acc")

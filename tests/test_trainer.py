@@ -9,19 +9,20 @@ from tests.helpers import wait_until
 from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.config import preset
 from vae.model import one_hot
+from vae.run import RunState
 from vae.trainer import Trainer
 
 
 def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist, device):
     trainer = Trainer(preset("seed").replace(epochs=8), mnist, device=device)  # 320 steps
     trainer.run()
-    assert trainer.state == "finished", trainer.error
-    steps = trainer.step_metrics()
-    assert steps["loss"][-20:].mean() < 0.8 * steps["loss"][:20].mean()
-    epochs = trainer.epoch_metrics()
+    assert trainer.state is RunState.FINISHED, trainer.error
+    view = trainer.view
+    assert view.steps["loss"][-20:].mean() < 0.8 * view.steps["loss"][:20].mean()
+    epochs = view.epoch_metrics
     assert len(epochs) == 8 and epochs[-1]["test_loss"] < epochs[0]["test_loss"]
     assert epochs[-1]["test_acc"] >= 0.85
-    assert trainer.sample_rows().shape == (8, 10, 28, 28)
+    assert view.sample_rows.shape == (8, 10, 28, 28) and view.sample_epochs == tuple(range(1, 9))
 
 
 def test_same_seed_same_weights(mnist, device):
@@ -29,7 +30,7 @@ def test_same_seed_same_weights(mnist, device):
     for _ in range(2):
         t = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
         t.run()
-        runs.append(t.snapshot()[1].state_dict())
+        runs.append(t.view.model.state_dict())
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 
@@ -37,21 +38,31 @@ def test_resume_at_an_epoch_boundary_replays_exactly(mnist, device, tmp_path):
     config = preset("tiny").replace(epochs=2)
     whole = Trainer(config, mnist, device=device)
     whole.run()
-    first = Trainer(config.replace(epochs=1), mnist, device=device, autosave_path=str(tmp_path / "auto.pt"))
+    first = Trainer(config.replace(epochs=1), mnist, device=device)
     first.run()
-    ckpt = load_checkpoint(tmp_path / "auto.pt")
-    second = Trainer(config, mnist, device=device, resume=ckpt)
+    saved = load_checkpoint(save_checkpoint(tmp_path / "auto.pt", first.to_checkpoint()))
+    second = Trainer(config, mnist, device=device, resume=saved)
     second.run()
-    a, b = whole.snapshot()[1].state_dict(), second.snapshot()[1].state_dict()
+    a, b = whole.view.model.state_dict(), second.view.model.state_dict()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
-    assert [m["epoch"] for m in second.epoch_metrics()] == [1, 2]
+    assert [m["epoch"] for m in second.view.epoch_metrics] == [1, 2]
     assert second.step == whole.step
+
+
+def test_a_run_resumes_only_with_its_own_model(mnist, tmp_path):
+    """Training settings may change on resume; the model (network and objective) may not."""
+    first = Trainer(preset("tiny").replace(epochs=1), mnist, device="cpu")
+    first.run()
+    saved = first.to_checkpoint()
+    Trainer(saved.config.replace(epochs=3, learning_rate=3e-4, batch_size=50), mnist, resume=saved)  # fine
+    with pytest.raises(ValueError, match="only resume with the model it was saved with"):
+        Trainer(saved.config.replace(z_dim=3), mnist, resume=saved)
 
 
 def test_a_model_trained_on_the_device_reloads_on_the_cpu_and_draws_the_same_digits(mnist, device, tmp_path):
     trainer = Trainer(preset("seed").replace(epochs=1), mnist, device=device)
     trainer.run()
-    assert trainer.state == "finished", trainer.error
+    assert trainer.state is RunState.FINISHED, trainer.error
     path = save_checkpoint(tmp_path / "on-device.pt", trainer.to_checkpoint())
     model = load_checkpoint(path).model
     assert {p.device.type for p in model.parameters()} == {"cpu"}
@@ -63,7 +74,7 @@ def test_a_model_trained_on_the_device_reloads_on_the_cpu_and_draws_the_same_dig
         here = model.decode(z, digits)
         there = live.decode(z.to(trainer.device), digits.to(trainer.device)).cpu()
     assert torch.allclose(here, there, atol=1e-5)
-    assert np.abs(load_checkpoint(path).sample_rows - trainer.sample_rows()).max() <= 0.5 / 255 + 1e-6
+    assert np.abs(load_checkpoint(path).sample_rows - trainer.view.sample_rows).max() <= 0.5 / 255 + 1e-6
 
 
 def test_pause_resume_stop_in_the_background(mnist, device):
@@ -73,19 +84,23 @@ def test_pause_resume_stop_in_the_background(mnist, device):
     trainer.pause()  # returns once the loop is parked: no step lands after it
     paused_at = trainer.step
     time.sleep(0.3)
-    assert trainer.state == "paused" and trainer.step == paused_at
-    version, snap = trainer.snapshot()
-    assert not snap.training and snap is not trainer.model
+    view = trainer.view
+    assert trainer.state is RunState.PAUSED and trainer.step == paused_at
+    assert view.state is RunState.PAUSED and view.step == paused_at  # published on parking
+    live = {k: v.cpu() for k, v in trainer.model.state_dict().items()}  # paused: nothing touches it
+    assert all(torch.equal(live[k], w) for k, w in view.model.state_dict().items())  # the weights it paused with
+    assert not view.model.training and view.model is not trainer.model
     trainer.resume()
+    assert trainer.view.state is RunState.RUNNING
     assert wait_until(lambda: trainer.step > paused_at + 5)
     trainer.stop()
-    assert trainer.join(10) and trainer.state == "stopped"
-    assert trainer.snapshot()[0] > version
+    assert trainer.join(10) and trainer.state is RunState.STOPPED
+    assert trainer.view.state is RunState.STOPPED and trainer.view.weights_version > view.weights_version
 
 
-def test_snapshot_is_a_copy(mnist, device):
+def test_the_views_model_is_a_copy(mnist, device):
     trainer = Trainer(preset("tiny"), mnist, device=device)
-    _, snap = trainer.snapshot()
+    snap = trainer.view.model
     before = snap.decoder[0].weight.clone()
     trainer.model.decoder[0].weight.data.add_(1.0)
     assert torch.equal(snap.decoder[0].weight, before)
@@ -94,11 +109,11 @@ def test_snapshot_is_a_copy(mnist, device):
 def test_nan_guard_stops_and_keeps_the_last_good_weights(mnist, device):
     trainer = Trainer(preset("seed").replace(learning_rate=10.0, epochs=5), mnist, device=device)
     trainer.run()
-    assert trainer.state == "failed"
-    assert "loss became" in trainer.error and "learning rate" in trainer.error
-    weights = trainer.snapshot()[1].state_dict()
+    assert trainer.state is RunState.FAILED and trainer.view.state is RunState.FAILED
+    assert "loss became" in trainer.error and "learning rate" in trainer.error and trainer.view.error == trainer.error
+    weights = trainer.view.model.state_dict()
     assert all(torch.isfinite(w).all() for w in weights.values())
-    assert math.isfinite(trainer.step_metrics()["loss"][-1])
+    assert math.isfinite(trainer.view.steps["loss"][-1])
 
 
 def _overflow_at(trainer: Trainer, update: int) -> None:
@@ -119,40 +134,21 @@ def test_weights_stepped_to_inf_by_a_finite_loss_are_never_kept_as_good(mnist, d
     trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
     _overflow_at(trainer, 24)  # the 25th update: the good weights are kept right after it
     trainer.run()
-    assert trainer.state == "failed" and "loss became" in trainer.error
-    assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
+    assert trainer.state is RunState.FAILED and "loss became" in trainer.error
+    assert all(torch.isfinite(w).all() for w in trainer.view.model.state_dict().values())
 
 
-def test_weights_stepped_to_inf_at_the_last_step_of_an_epoch_are_caught_there(mnist, device, tmp_path):
+def test_weights_stepped_to_inf_at_the_last_step_of_an_epoch_are_caught_there(mnist, device):
     """No later loss would show it: the epoch's end checks the weights themselves, before its test
-    evaluation, sample row, snapshot and autosave."""
-    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device, autosave_path=str(tmp_path / "a.pt"))
+    evaluation, sample row, published view and epoch-end callbacks (the autosave)."""
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist, device=device)
+    ends = []
+    trainer.add_callback("on_epoch_end", ends.append)
     _overflow_at(trainer, trainer.steps_per_epoch - 1)
     trainer.run()
-    assert trainer.state == "failed" and "weights became NaN or infinite at epoch 1" in trainer.error
-    assert all(torch.isfinite(w).all() for w in trainer.snapshot()[1].state_dict().values())
-    assert trainer.epoch == 0 and not (tmp_path / "a.pt").exists()
-
-
-def test_an_autosave_that_cannot_be_written_is_reported_and_the_run_goes_on(mnist, device, tmp_path):
-    """A full disk or a broken folder must not end the run everyone is watching: the weights in memory
-    are fine. The trainer says why, and clears it once an autosave succeeds again."""
-    blocker = tmp_path / "autosave"
-    blocker.write_text("a file where the autosave folder should be")
-    trainer = Trainer(preset("tiny").replace(epochs=2), mnist, device=device, autosave_path=str(blocker / "a.pt"))
-    seen = []
-
-    def after_epoch(t: Trainer) -> None:
-        seen.append(t.autosave_error)
-        blocker.unlink()  # fixed: the next epoch's autosave can make its folder
-
-    trainer.add_callback("on_epoch_end", lambda t: after_epoch(t) if t.epoch == 1 else None)
-    trainer.run()
-    assert trainer.state == "finished" and trainer.epoch == 2
-    assert (
-        seen[0].startswith("Epoch 1 could not be autosaved: Could not write") and "is a file, not a folder" in seen[0]
-    )
-    assert trainer.autosave_error is None and load_checkpoint(blocker / "a.pt").epoch == 2
+    assert trainer.state is RunState.FAILED and "weights became NaN or infinite at epoch 1" in trainer.error
+    assert all(torch.isfinite(w).all() for w in trainer.view.model.state_dict().values())
+    assert trainer.epoch == 0 and trainer.view.epoch == 0 and not ends
 
 
 def test_the_time_left_counts_the_end_of_each_epoch(mnist, device):
@@ -162,10 +158,10 @@ def test_the_time_left_counts_the_end_of_each_epoch(mnist, device):
     trainer.add_callback("on_epoch_end", lambda t: time.sleep(0.3))  # a slow end of epoch
     seen = []
     trainer.add_callback(
-        "on_step_end", lambda t: seen.append(t.progress()) if (t.epoch, t.step_in_epoch) == (2, 1) else None
+        "on_step_end", lambda t: seen.append(t.view.progress) if (t.epoch, t.step_in_epoch) == (2, 25) else None
     )
     trainer.run()
-    assert seen[0]["eta_seconds"] >= 2 * 0.3  # epochs 3 and 4 still end
+    assert seen[0].eta_seconds >= 2 * 0.3  # epochs 3 and 4 still end
 
 
 def test_callbacks_and_progress(mnist, device):
@@ -176,11 +172,12 @@ def test_callbacks_and_progress(mnist, device):
     trainer.add_callback("on_finish", lambda t: seen.__setitem__("finish", seen["finish"] + 1))
     trainer.run()
     assert seen == {"step": trainer.steps_per_epoch, "epoch": 1, "finish": 1}
-    p = trainer.progress()
-    assert p["fraction"] == 1.0 and p["state"] == "finished" and p["epoch"] == 1
+    view = trainer.view
+    assert view.step == view.total_steps and view.state is RunState.FINISHED and view.epoch == 1
+    assert view.progress.eta_seconds is None and view.progress.steps_per_sec == 0  # not running any more
     with pytest.raises(ValueError):
         trainer.add_callback("on_nothing", print)
-    assert np.isfinite(trainer.step_metrics()["kl"]).all()
+    assert np.isfinite(view.steps["kl"]).all()
 
 
 def test_step_log_grows_and_round_trips():
@@ -190,9 +187,22 @@ def test_step_log_grows_and_round_trips():
     for i in range(1, 11):
         log.append([i, 100.0 / i])
     assert len(log) == 10 and list(log.column("step", 8)) == [9.0, 10.0]
-    d = log.to_dict()
-    assert d["step"].dtype == np.float32 and list(d["step"]) == list(range(1, 11))
-    again = StepLog.from_dict(("step", "loss", "kl"), d)
+    d = log.view()
+    assert list(d["step"]) == list(range(1, 11))
+    again = StepLog.from_dict(("step", "loss", "kl"), dict(d))
     assert len(again) == 10 and np.allclose(again.column("loss"), d["loss"])
     assert np.isnan(again.column("kl")).all()  # a column the saved log lacks
-    assert list(log.to_dict(("loss",))) == ["loss"] and np.array_equal(log.to_dict(("loss",))["loss"], d["loss"])
+
+
+def test_a_published_log_never_changes_under_its_reader():
+    """A view shares the log's memory: appending, and growing the buffer, must not change what it shows."""
+    from vae.steplog import GrowingArray
+
+    rows = GrowingArray((2,), capacity=2)
+    rows.append([1, 2])
+    seen = rows.view()
+    for i in range(100):  # grows the buffer several times
+        rows.append([i, i])
+    assert seen.tolist() == [[1.0, 2.0]] and len(rows.view()) == 101
+    with pytest.raises(ValueError):
+        seen[0, 0] = 5  # read-only

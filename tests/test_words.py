@@ -1,5 +1,5 @@
 """A Fashion-MNIST model is described as clothes, not digits: the pages take their words for one
-image, its label and its style from the dataset the model saw (`pages/ui/words.py`)."""
+image, its label and its style from the dataset the model saw (`ui/words.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.ui.words import CLOTHES, DIGITS, words
 from tests.helpers import HOME
+from ui.words import CLOTHES, DIGITS, words
 from vae.data import DEBIAN_FASHION_DIR
 
 needs_fashion = pytest.mark.skipif(

@@ -1,24 +1,27 @@
-"""The checkpoint format: one file per model, written atomically, loaded without unpickling code.
+"""The checkpoint format: one file per run, written atomically, loaded without unpickling code.
 
 A checkpoint is a plain dict of numbers, strings, lists, dicts and tensors saved with `torch.save`
-and read back with `torch.load(weights_only=True)`, which refuses any other pickled object.
-Every failure to read one raises `CheckpointError` with a message a person can act on.
+and read back with `torch.load(weights_only=True)`, which refuses any other pickled object. It
+loads as a `RunView`, the very type the live run publishes. Every failure to read one raises
+`CheckpointError` with a message a person can act on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
 
+from vae import files
 from vae.config import Config
-from vae.model import ConditionalVAE
+from vae.model import NUM_CLASSES, ConditionalVAE, parameter_counts
+from vae.run import LIVE, RunView, frozen, saved_state
 
 FORMAT = "vae-explorer-checkpoint"
 VERSION = 1
@@ -32,46 +35,37 @@ class CheckpointError(Exception):
     """A checkpoint cannot be read, written or named; the message says why and what to do."""
 
 
-@dataclass
-class Checkpoint:
-    config: Config
-    model: ConditionalVAE  # in eval mode, on the CPU
-    epoch: int = 0
-    step: int = 0
-    epoch_metrics: list[dict] = field(default_factory=list)
-    step_metrics: dict[str, np.ndarray] = field(default_factory=dict)  # column -> (steps,) array
-    sample_rows: np.ndarray | None = None  # (rows, 10, 28, 28) float32 in [0, 1]
-    sample_epochs: list[int] | None = None  # the epoch of each row; None: rows are epochs 1, 2, ...
-    dataset: dict = field(default_factory=dict)  # Dataset.summary(): name, source, notice, sizes
-    command: str = ""
-    created: str = ""
-    optimizer_state: dict | None = None
-    path: Path | None = None
-
-    @property
-    def name(self) -> str:
-        return self.path.stem if self.path else "unsaved"
-
-    def row_epochs(self) -> list[int]:
-        """The epoch of each sample row ([] when there are none)."""
-        if self.sample_rows is None:
-            return []
-        return list(self.sample_epochs or range(1, len(self.sample_rows) + 1))
+# --- names and files: one mapping, both ways ----------------------------------------------------
 
 
-def checkpoint_path(name: str, directory: str | os.PathLike) -> Path:
-    """The file for a user-chosen checkpoint name; rejects anything that could leave `directory`."""
+def name_of(path: str | os.PathLike) -> str:
+    """A checkpoint's name: its file name without the one `.pt` that `path_of` adds."""
+    return Path(path).name[: -len(SUFFIX)]
+
+
+def path_of(name: str, directory: str | os.PathLike) -> Path:
+    """The file of the checkpoint called `name` (as `list_checkpoints` names it), verbatim: a name
+    that itself ends in .pt is a file ending in .pt.pt. Refuses anything that could leave `directory`."""
+    if not name or "/" in name or "\\" in name or "\0" in name or name.startswith(".") or name in ("..", "."):
+        raise CheckpointError(f"No checkpoint named {name!r}.")
+    return Path(directory) / f"{name}{SUFFIX}"
+
+
+def new_checkpoint_path(name: str, directory: str | os.PathLike) -> Path:
+    """The file for a name a user typed to save a run under: checked against the naming rules."""
     name = name.strip()
-    if name.endswith(SUFFIX):
-        name = name[: -len(SUFFIX)]
     if not name:
         raise CheckpointError("Type a name for the checkpoint first (e.g. my-first-vae).")
+    if name.lower().endswith(SUFFIX):
+        raise CheckpointError(f"Leave out the {SUFFIX} at the end: “{name[: -len(SUFFIX)]}” is saved as one.")
     if not _NAME.match(name) or ".." in name:
         raise CheckpointError(
             f"Invalid checkpoint name {name!r}: use 1-64 of the letters a-z and A-Z, digits, spaces, "
             "hyphens, underscores or single dots, starting with a letter or digit (no slashes)."
         )
-    return Path(directory) / f"{name}{SUFFIX}"
+    if name.casefold() == LIVE.casefold():
+        raise CheckpointError(f"“{LIVE}” is the sidebar's name for the run itself: choose another.")
+    return path_of(name, directory)
 
 
 def _thin(n: int, keep: int) -> np.ndarray:
@@ -81,78 +75,60 @@ def _thin(n: int, keep: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, keep)).astype(int))
 
 
-def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, slim: bool = False) -> Path:
-    """Write `ckpt` to `path` atomically: a temporary file in the same folder, fsync, then rename.
+def save_checkpoint(path: str | os.PathLike, run: RunView, slim: bool = False) -> Path:
+    """Write `run` to `path` atomically (see `vae.files.atomic_write`); CheckpointError if it cannot.
 
     `slim` (for models shipped in the repo): no optimizer state, and long logs thinned to
     SLIM_STEPS step rows and SLIM_ROWS sample rows. Training can still resume from it.
     """
-    path = Path(path)
-    steps, rows = ckpt.step_metrics, ckpt.sample_rows
-    epochs = ckpt.row_epochs() if rows is not None else None
+    payload = _payload(run, slim)
+    try:
+        return files.atomic_write(path, lambda f: torch.save(payload, f))
+    except files.WriteError as exc:  # e.g. the disk is full: the file that was there is untouched
+        raise CheckpointError(str(exc)) from None
+
+
+def checkpoint_bytes(run: RunView) -> bytes:
+    """The file `save_checkpoint` would write, made in memory (a download needs no disk space)."""
+    buffer = io.BytesIO()
+    torch.save(_payload(run, slim=False), buffer)
+    return buffer.getvalue()
+
+
+def _payload(run: RunView, slim: bool) -> dict:
+    steps, rows, epochs = dict(run.steps), run.sample_rows, list(run.sample_epochs)
     if slim:
-        n = len(next(iter(steps.values()), []))
-        steps = {k: np.asarray(v)[_thin(n, SLIM_STEPS)] for k, v in steps.items()}
-        if rows is not None:
-            keep = _thin(len(rows), SLIM_ROWS)
-            rows, epochs = np.asarray(rows)[keep], [epochs[i] for i in keep]
-    payload = {
+        keep_steps = _thin(run.logged_steps, SLIM_STEPS)
+        steps = {k: np.asarray(v)[keep_steps] for k, v in steps.items()}
+        keep = _thin(len(rows), SLIM_ROWS)
+        rows, epochs = np.asarray(rows)[keep], [epochs[i] for i in keep]
+    return {
         "format": FORMAT,
         "version": VERSION,
-        "config": ckpt.config.to_dict(),
-        "model": {k: v.detach().cpu().clone() for k, v in ckpt.model.state_dict().items()},
-        "optimizer": None if slim else ckpt.optimizer_state,
-        "epoch": int(ckpt.epoch),
-        "step": int(ckpt.step),
-        "epoch_metrics": [{k: _plain(v) for k, v in m.items()} for m in ckpt.epoch_metrics],
+        "config": run.config.to_dict(),
+        # No copy of the weights: a view's model is already a copy that nothing trains.
+        "model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+        "optimizer": None if slim else run.optimizer_state,
+        "epoch": int(run.epoch),
+        "step": int(run.step),
+        "epoch_metrics": [{k: _plain(v) for k, v in m.items()} for m in run.epoch_metrics],
         "step_metrics": {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in steps.items()},
         # Stored as bytes: a 20-epoch grid is 157 KB instead of 627 KB.
-        "sample_rows": None if rows is None else torch.as_tensor(np.round(np.asarray(rows) * 255).astype(np.uint8)),
-        "sample_epochs": epochs,
-        "dataset": {k: _plain(v) for k, v in ckpt.dataset.items()},
-        "command": ckpt.command,
-        "created": ckpt.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sample_rows": torch.as_tensor(np.round(np.asarray(rows) * 255).astype(np.uint8)),
+        "sample_epochs": [int(e) for e in epochs],
+        "dataset": {k: _plain(v) for k, v in run.dataset.items()},
+        "command": run.command,
+        "created": run.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    fd, tmp = _temporary_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # e.g. the disk is full: the file that was there is untouched
-            raise CheckpointError(_cannot_write(path, exc)) from None
-        raise
-    return path
 
 
 def check_writable(path: str | os.PathLike) -> None:
     """Raise CheckpointError now if `save_checkpoint(path, ...)` could not create its file (e.g. before
     a long training run whose result would otherwise be lost)."""
-    fd, tmp = _temporary_beside(Path(path))
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def _temporary_beside(path: Path) -> tuple[int, str]:
-    """A new temporary file in `path`'s folder (made if needed), for an atomic rename onto `path`."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CheckpointError(_cannot_write(path, exc)) from None
-
-
-def _cannot_write(path: Path, exc: OSError) -> str:
-    folder = path.parent
-    why = f"{folder} is a file, not a folder" if folder.is_file() else exc.strerror or type(exc).__name__
-    return (
-        f"Could not write {path}: {why}. Check that its folder can be written to and the disk has room, "
-        "or save somewhere else."
-    )
+        files.check_writable(path)
+    except files.WriteError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def _plain(v: object) -> object:
@@ -162,13 +138,72 @@ def _plain(v: object) -> object:
     return v
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint; any problem raises CheckpointError. The model comes back in eval mode."""
+def load_checkpoint(path: str | os.PathLike) -> RunView:
+    """Read a checkpoint as a RunView; any problem raises CheckpointError. The model is in eval mode."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"No checkpoint at {path}: check the path, or list them with `python -m vae list`.")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    if stamp is None or not path.is_file():
+        raise CheckpointError(f"No checkpoint at {path}: check the path, or list them with `python -m vae list`.")
+    payload = _read(path)
+    try:
+        config = Config.from_dict(payload["config"])
+        _check_sizes(config, payload["model"])  # before building: a forged config could ask for gigabytes
+        model = ConditionalVAE(config)
+        model.load_state_dict(payload["model"], strict=True)
+        epoch, step = _count(payload.get("epoch", 0)), _count(payload.get("step", 0))
+        steps = _steps(payload.get("step_metrics"))
+        rows, row_epochs = _rows(payload.get("sample_rows"), payload.get("sample_epochs"))
+        run = RunView(
+            config=config,
+            model=model.eval().requires_grad_(False),
+            label=name_of(path),
+            run_id=f"saved-{path.name}-{stamp}",
+            state=saved_state(config, epoch),
+            epoch=epoch,
+            step=step,
+            epoch_metrics=_epoch_metrics(payload.get("epoch_metrics")),
+            steps=steps,
+            sample_rows=rows,
+            sample_epochs=row_epochs,
+            dataset=MappingProxyType(_plain_dict(payload.get("dataset"), "dataset")),
+            command=str(payload.get("command", "")),
+            created=str(payload.get("created", "")),
+            optimizer_state=payload.get("optimizer") if isinstance(payload.get("optimizer"), dict) else None,
+            path=path,
+        )
+    except (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path.name} does not match its own config or format: {first_line}") from None
+    broken = [name for name, w in model.state_dict().items() if not torch.isfinite(w).all()]
+    if broken:  # every picture would be NaN; the trainer never saves such weights (its NaN guard)
+        raise CheckpointError(
+            f"{path.name} holds weights that are NaN or infinite ({', '.join(broken[:3])}"
+            f"{', …' if len(broken) > 3 else ''}), so it cannot draw anything: the file is damaged or comes from "
+            "a run that diverged. Delete it, or train the model again with a lower learning rate."
+        )
+    return run
+
+
+def read_summary(path: str | os.PathLike) -> dict:
+    """A checkpoint's config and epoch without reading its weights and logs (memory-mapped: the
+    tensors are never touched), e.g. to offer an autosave of a huge model on every page render.
+    Returns {"config": Config, "epoch": int}; CheckpointError as `load_checkpoint`."""
+    path = Path(path)
+    payload = _read(path, mmap=True)
+    try:
+        return {"config": Config.from_dict(payload["config"]), "epoch": _count(payload.get("epoch", 0))}
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path.name} does not match its own config or format: {exc}") from None
+
+
+def _read(path: Path, mmap: bool = False) -> dict:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path.name} is gone: it was deleted or moved.") from None
     except Exception as exc:
         raise CheckpointError(
             f"{path.name} is not a readable VAE Explorer checkpoint (corrupt, truncated, or contains code, "
@@ -182,37 +217,69 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             f"{path.name} has format version {version!r}, newer than this VAE Explorer reads ({VERSION}). "
             "Update VAE Explorer to open it."
         )
-    try:
-        config = Config.from_dict(payload["config"])
-        model = ConditionalVAE(config)
-        model.load_state_dict(payload["model"], strict=True)
-        rows = payload.get("sample_rows")
-        ckpt = Checkpoint(
-            config=config,
-            model=model.eval(),
-            epoch=int(payload.get("epoch", 0)),
-            step=int(payload.get("step", 0)),
-            epoch_metrics=list(payload.get("epoch_metrics") or []),
-            step_metrics={k: v.numpy() for k, v in (payload.get("step_metrics") or {}).items()},
-            sample_rows=None if rows is None else rows.numpy().astype(np.float32) / 255.0,
-            sample_epochs=payload.get("sample_epochs"),
-            dataset=dict(payload.get("dataset") or {}),
-            command=str(payload.get("command", "")),
-            created=str(payload.get("created", "")),
-            optimizer_state=payload.get("optimizer"),
-            path=path,
-        )
-    except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path.name} does not match its own config or format: {first_line}") from None
-    broken = [name for name, w in model.state_dict().items() if not torch.isfinite(w).all()]
-    if broken:  # every picture would be NaN; the trainer never saves such weights (its NaN guard)
-        raise CheckpointError(
-            f"{path.name} holds weights that are NaN or infinite ({', '.join(broken[:3])}"
-            f"{', …' if len(broken) > 3 else ''}), so it cannot draw anything: the file is damaged or comes from "
-            "a run that diverged. Delete it, or train the model again with a lower learning rate."
-        )
-    return ckpt
+    return payload
+
+
+def _check_sizes(config: Config, state: object) -> None:
+    """The weights in the file must be as many as the config's model has (ValueError if not)."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError("the model's weights are not a dict of tensors")
+    stored, expected = sum(v.numel() for v in state.values()), sum(parameter_counts(config.model).values())
+    if stored != expected:
+        raise ValueError(f"its config describes {expected:,} weights but the file holds {stored:,}")
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a count, got {value!r}")
+    return value
+
+
+def _steps(saved: object) -> MappingProxyType:
+    """Step-log columns, each a 1-D tensor of one common length."""
+    saved = saved or {}
+    if not isinstance(saved, dict):
+        raise ValueError("step_metrics is not a dict")
+    columns = {str(k): np.asarray(v, dtype=np.float64) for k, v in saved.items() if isinstance(v, torch.Tensor)}
+    if len(columns) != len(saved) or any(c.ndim != 1 for c in columns.values()):
+        raise ValueError("step_metrics must hold one 1-D column per metric")
+    if len({len(c) for c in columns.values()}) > 1:
+        raise ValueError("step_metrics columns differ in length")
+    return MappingProxyType({k: frozen(v) for k, v in columns.items()})
+
+
+def _rows(rows: object, epochs: object) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Sample rows (R, 10, 28, 28) in [0, 1] from bytes, and the epoch of each (1, 2, ... if not stored)."""
+    if rows is None:
+        return frozen(np.zeros((0, NUM_CLASSES, 28, 28), np.float32)), ()
+    if not isinstance(rows, torch.Tensor) or tuple(rows.shape[1:]) != (NUM_CLASSES, 28, 28):
+        raise ValueError(f"sample_rows must be (rows, {NUM_CLASSES}, 28, 28)")
+    array = rows.numpy().astype(np.float32) / 255.0
+    if epochs is None:
+        epochs = list(range(1, len(array) + 1))
+    if not isinstance(epochs, list) or len(epochs) != len(array) or not all(isinstance(e, int) for e in epochs):
+        raise ValueError("sample_epochs must list one epoch number per sample row")
+    return frozen(array), tuple(epochs)
+
+
+def _epoch_metrics(saved: object) -> tuple[MappingProxyType, ...]:
+    if saved is None:
+        return ()
+    if not isinstance(saved, list) or not all(isinstance(m, dict) for m in saved):
+        raise ValueError("epoch_metrics must be a list of dicts")
+    return tuple(MappingProxyType(_plain_dict(m, "epoch_metrics")) for m in saved)
+
+
+def _plain_dict(d: object, what: str) -> dict:
+    """A dict of names to numbers, strings or None (as checkpoints store metrics and summaries)."""
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} is not a dict")
+    for k, v in d.items():
+        if not isinstance(k, str) or not (v is None or isinstance(v, (str, int, float))):
+            raise ValueError(f"{what} holds {k!r}: {type(v).__name__}")
+    return dict(d)
 
 
 def list_checkpoints(directory: str | os.PathLike) -> list[Path]:

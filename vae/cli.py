@@ -13,10 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from vae import memory
 from vae.checkpoint import CheckpointError, check_writable, list_checkpoints, load_checkpoint, save_checkpoint
 from vae.config import DATASETS, PRESETS, preset
 from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, load_dataset
 from vae.device import resolve_device
+from vae.run import RunState
 
 DEFAULT_DIR = Path("checkpoints")
 
@@ -94,12 +96,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,
     }
-    if resume is not None and args.z_dim is not None and args.z_dim != resume.config.z_dim:
-        raise ValueError(
-            f"--z-dim {args.z_dim} cannot resume {args.resume}: its model was built with z_dim "
-            f"{resume.config.z_dim}. Leave --z-dim out, or train a new model without --resume."
-        )
     config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
+    if resume is not None and config.model != resume.config.model:
+        changed = [k for k, v in vars(config.model).items() if getattr(resume.config, k) != v]
+        raise ValueError(
+            f"--{changed[0].replace('_', '-')} {getattr(config, changed[0])} cannot resume {args.resume}: its model "
+            f"was built with {changed[0]} {getattr(resume.config, changed[0])}. Leave --{changed[0].replace('_', '-')} out, "
+            "or train a new model "
+            "without --resume."
+        )
     out = args.out or args.resume or DEFAULT_DIR / f"{args.preset}-{config.dataset}.pt"
     if out.exists() and not args.overwrite and out != args.resume:
         raise CheckpointError(
@@ -108,6 +113,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     check_writable(out)  # now, not after the training whose result it would lose
     device = resolve_device(args.device)  # before the data: a typo should not wait for a download
     dataset = load_dataset(config.dataset, args.data_dir)
+    memory.check_fits(config, len(dataset.train_y), device)
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
         n, tutorial_epochs = len(dataset.train_y), preset("seed").epochs
@@ -130,7 +136,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         bar.update(t.step - bar.n)
 
     def on_epoch(t: Trainer) -> None:
-        m = t.epoch_metrics()[-1]
+        m = t.view.epoch_metrics[-1]
         bar.write(
             f"epoch {m['epoch']:>3}  train loss {m['train_loss']:9.2f}  test loss {m['test_loss']:9.2f}  "
             f"recon {m['test_recon']:8.2f}  kl {m['test_kl']:6.2f}  class acc {m['test_acc']:.3f}"
@@ -138,13 +144,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     trainer.add_callback("on_step_end", on_step)
     trainer.add_callback("on_epoch_end", on_epoch)
-    try:
-        trainer.run()
-    except KeyboardInterrupt:
-        trainer.state = "stopped"
+    trainer.run()  # Ctrl-C stops it (see Trainer.run): what it has learnt is saved all the same
     bar.close()
     path = _save_or_rescue(out, trainer.to_checkpoint(), args.slim)
-    if trainer.state == "failed":
+    if trainer.state is RunState.FAILED:
         raise SystemExit(f"error: {trainer.error} (the last good weights were saved to {path})")
     print(f"saved {path} after {trainer.epoch} epochs ({trainer.step} steps) on {dataset.source}")
 
@@ -212,8 +215,8 @@ def cmd_list(args: argparse.Namespace) -> None:
         print(f"No checkpoints in {args.directory}: train one with `python -m vae train --preset seed`.")
     for path in paths:
         try:
-            ckpt = load_checkpoint(path)
-            print(f"{path}  epoch {ckpt.epoch}  {ckpt.dataset.get('name', '?')}  {ckpt.command}")
+            run = load_checkpoint(path)
+            print(f"{path}  epoch {run.epoch}  {run.dataset.get('name', '?')}  {run.command}")
         except CheckpointError as exc:
             print(f"{path}  unreadable: {exc}")
 

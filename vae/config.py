@@ -1,6 +1,7 @@
-"""One typed config for the model and its training, with named presets.
+"""Typed configs for the model and its training, with named presets.
 
-The CLI, the app and every checkpoint use this same dataclass: a checkpoint stores
+`ModelConfig` is the network and its objective (what a checkpoint's weights fit), `TrainConfig` how it
+is trained; `Config` is both, flat. The CLI, the app and every checkpoint use it: a checkpoint stores
 `Config.to_dict()` and is rebuilt with `Config.from_dict()`, which validates every field.
 """
 
@@ -17,8 +18,10 @@ MAX_HIDDEN = 4096
 
 
 @dataclass(frozen=True)
-class Config:
-    """Everything that defines a model and how it is trained. Defaults are the `seed` preset."""
+class ModelConfig:
+    """The model: its network and the objective it is trained on. A checkpoint's weights fit only this,
+    so resuming a run can never change it (nanoGPT keeps its `model_args` apart the same way).
+    Defaults are the `seed` preset's."""
 
     z_dim: int = 10
     """Size of the latent vector z (1..64)."""
@@ -38,15 +41,9 @@ class Config:
     """Weight of the KL term (1.0 is the plain ELBO)."""
     classification_weight: float = 10.0
     """Weight of the digit classifier's cross-entropy; 0 turns the classifier off."""
-    learning_rate: float = 1e-3
-    batch_size: int = 100
-    epochs: int = 20
-    seed: int = 42
-    dataset: str = "mnist"
-    """Training data: 'mnist' or 'fashion-mnist'."""
 
     def __post_init__(self) -> None:
-        for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+        for name in LAYER_FIELDS:
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -57,12 +54,50 @@ class Config:
         """True when a digit classifier feeds its softmax to the decoder."""
         return self.classification_weight > 0
 
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the model is trained: the data, the optimiser and the length of the run. A resumed run
+    may change any of these."""
+
+    learning_rate: float = 1e-3
+    batch_size: int = 100
+    epochs: int = 20
+    seed: int = 42
+    dataset: str = "mnist"
+    """Training data: 'mnist' or 'fashion-mnist'."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+@dataclass(frozen=True)
+class Config(TrainConfig, ModelConfig):
+    """A run's whole config: every field of `ModelConfig` and of `TrainConfig`, flat (the CLI, the
+    form and the checkpoint file all use the flat names). `model` and `training` give the two parts."""
+
+    def __post_init__(self) -> None:
+        ModelConfig.__post_init__(self)  # lists to tuples, then both parts' checks
+
+    @property
+    def model(self) -> ModelConfig:
+        return ModelConfig(**{name: getattr(self, name) for name in MODEL_FIELDS})
+
+    @property
+    def training(self) -> TrainConfig:
+        return TrainConfig(**{name: getattr(self, name) for name in TRAIN_FIELDS})
+
+    @classmethod
+    def of(cls, model: ModelConfig, training: TrainConfig) -> Config:
+        """The run config of a model config and a training config."""
+        return cls(**_fields(model), **_fields(training))
+
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+        for name in LAYER_FIELDS:
             d[name] = list(d[name])
         return d
 
@@ -70,11 +105,19 @@ class Config:
     def from_dict(cls, d: dict) -> Config:
         if not isinstance(d, dict):
             raise ValueError(f"config must be a mapping, got {type(d).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+        unknown = sorted(set(d) - set(MODEL_FIELDS) - set(TRAIN_FIELDS))
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
         return cls(**d)
+
+
+LAYER_FIELDS = ("encoder_layers", "decoder_layers", "classifier_layers")
+MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
+TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def _fields(obj: object) -> dict:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> None:
@@ -100,10 +143,17 @@ def _check_layers(name: str, value: object) -> None:
             raise ValueError(f"{name} widths must be integers 1..{MAX_HIDDEN}, got {value!r}")
 
 
-def validate(c: Config) -> None:
-    """Raise ValueError with a readable message for the first invalid field."""
+def validate(c: ModelConfig | TrainConfig) -> None:
+    """Raise ValueError with a readable message for the first invalid field (a Config has both parts)."""
+    if isinstance(c, ModelConfig):
+        _validate_model(c)
+    if isinstance(c, TrainConfig):
+        _validate_training(c)
+
+
+def _validate_model(c: ModelConfig) -> None:
     _check_int("z_dim", c.z_dim, 1, 64)
-    for name in ("encoder_layers", "decoder_layers", "classifier_layers"):
+    for name in LAYER_FIELDS:
         _check_layers(name, getattr(c, name))
     if c.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {c.activation!r}")
@@ -112,6 +162,9 @@ def validate(c: Config) -> None:
     _check_float("decoder_std", c.decoder_std, 0.0, 10.0, lo_open=True)
     _check_float("beta", c.beta, 0.0, 100.0)
     _check_float("classification_weight", c.classification_weight, 0.0, 1000.0)
+
+
+def _validate_training(c: TrainConfig) -> None:
     _check_float("learning_rate", c.learning_rate, 0.0, 10.0, lo_open=True)
     _check_int("batch_size", c.batch_size, 1, 60000)
     _check_int("epochs", c.epochs, 1, 1000)
@@ -152,6 +205,14 @@ PRESETS: dict[str, Config] = {
 }
 
 
+# One line per preset, for the app's preset picker and `python -m vae info`.
+PRESET_NOTES = {
+    "seed": "the tutorial's model: sigmoid MLPs of 128, z_dim 10, 20 epochs",
+    "classic": "PyTorch's example VAE: ReLU 400, Bernoulli pixels, no classifier",
+    "tiny": "z_dim 2, small layers: trains in seconds",
+}
+
+
 def preset(name: str) -> Config:
     try:
         return PRESETS[name]
@@ -159,4 +220,15 @@ def preset(name: str) -> Config:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
-__all__ = ["ACTIVATIONS", "DATASETS", "LIKELIHOODS", "PRESETS", "Config", "preset", "validate"]
+__all__ = [
+    "ACTIVATIONS",
+    "DATASETS",
+    "LIKELIHOODS",
+    "PRESETS",
+    "PRESET_NOTES",
+    "Config",
+    "ModelConfig",
+    "TrainConfig",
+    "preset",
+    "validate",
+]

@@ -1,26 +1,33 @@
 """The lab: one live training run per server process, and the folder of saved checkpoints.
 
-The app keeps exactly one `Lab` (`pages/ui/state.lab`); every browser reads the same run.
+The app keeps exactly one `Lab` (`ui/state.lab`); every browser reads the same run. The Lab adds
+to the trainer what a long-lived server needs, as epoch-end callbacks: each epoch is autosaved
+(to resume after a crash) and freed memory is given back to the operating system.
 Pure Python, no UI: the pages call these methods and draw what they return.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import threading
 from pathlib import Path
 
-from vae import memory
+from vae import files, memory
 from vae.checkpoint import (
-    Checkpoint,
     CheckpointError,
-    checkpoint_path,
     list_checkpoints,
     load_checkpoint,
+    name_of,
+    new_checkpoint_path,
+    path_of,
+    read_summary,
     save_checkpoint,
 )
 from vae.config import Config
 from vae.data import Dataset, load_dataset
 from vae.device import resolve_device
+from vae.run import RunView
 from vae.trainer import Trainer
 
 AUTOSAVE_NAME = "live-run.pt"
@@ -34,6 +41,11 @@ class Lab:
         self._data_lock = threading.Lock()  # its own: a start that waits for the old run to stop must not hold up pages
         self._datasets: dict[str, Dataset] = {}
         self.trainer: Trainer | None = None
+        self.autosave_error: str | None = None  # why the last autosave failed; None once one succeeds
+        self._offer: tuple[int, dict | CheckpointError] | None = None  # (autosave mtime, its summary)
+        # Writers killed mid-write (a crash, kill -9) leave temporary files as large as a checkpoint.
+        for folder in (self.checkpoint_dir, self.autosave_path.parent):
+            files.remove_stale_temporaries(folder)
 
     @property
     def autosave_path(self) -> Path:
@@ -48,7 +60,7 @@ class Lab:
                 self._datasets[name] = load_dataset(name, self.data_dir, download=False)
             return self._datasets[name]
 
-    def start(self, config: Config, resume: Checkpoint | None = None) -> Trainer:
+    def start(self, config: Config, resume: RunView | None = None) -> Trainer:
         """Stop any live run and start a new one (or continue `resume`) in a background thread."""
         dataset = self.dataset(config.dataset)
         # Refuse a model too large for this machine before stopping the run everyone is watching,
@@ -61,54 +73,82 @@ class Lab:
             if old is not None and old.alive:
                 old.stop()
                 old.join(30)
-            what = f"resumed from {resume.name}" if resume is not None else "started"
-            self.trainer = Trainer(
-                config,
-                dataset,
-                resume=resume,
-                autosave_path=str(self.autosave_path),
-                command=f"VAE Explorer app, Train page ({what})",
-                freed_bytes=freed,
-            )
+            self.trainer = None
+            del old
+            # The server runs without Streamlit's collection after each page (`postScriptGC = false`), and
+            # the old run's tensors can sit in reference cycles (a thread's frames, a page's cached
+            # view): collect now, or its memory stays held for minutes while `check_fits` counted it freed.
+            gc.collect()
+            what = f"resumed from {resume.label}" if resume is not None else "started"
+            trainer = Trainer(config, dataset, resume=resume, command=f"VAE Explorer app, Train page ({what})")
+            trainer.add_callback("on_epoch_end", self._autosave)
             # A server lives for a whole lesson: give freed memory back as epochs go by.
-            self.trainer.add_callback("on_epoch_end", lambda _: memory.trim())
-            self.trainer.start()
-            return self.trainer
+            trainer.add_callback("on_epoch_end", lambda _: memory.trim())
+            self.trainer, self.autosave_error = trainer, None
+            trainer.start()
+            return trainer
+
+    def _autosave(self, trainer: Trainer) -> None:
+        """Save the run for a restart. A failure (a full disk, say) is reported, not fatal: the run in
+        memory is fine, and stopping it would lose more than the autosave protects."""
+        try:
+            save_checkpoint(self.autosave_path, trainer.to_checkpoint())
+        except CheckpointError as exc:
+            self.autosave_error = f"Epoch {trainer.epoch} could not be autosaved: {exc}"
+        else:
+            self.autosave_error = None
 
     def resume_autosave(self) -> Trainer:
         """Continue the live run saved by the last autosave (e.g. after the server was killed)."""
-        ckpt = load_checkpoint(self.autosave_path)
-        return self.start(ckpt.config, resume=ckpt)
+        run = load_checkpoint(self.autosave_path)
+        return self.start(run.config, resume=run)
 
-    def autosave_to_offer(self) -> Checkpoint | None:
-        """The last autosave when no run is live and it has epochs left to train, else None. Raises
-        CheckpointError when there is one but it cannot be read (the owner says so: a silently
-        ignored autosave would look like a crash that lost the run)."""
+    def autosave_to_offer(self) -> dict | None:
+        """{"config", "epoch"} of the last autosave when no run is live and it has epochs left to train,
+        else None. Only the file's small header is read, once per version of the file (every render of
+        every browser asks). Raises CheckpointError when there is one but it cannot be read (the owner
+        says so: a silently ignored autosave would look like a crash that lost the run)."""
+        if self.trainer is not None:
+            return None
         try:
-            if self.trainer is not None or not self.autosave_path.exists():
-                return None
+            stamp = self.autosave_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
         except OSError as exc:  # a folder this process may not look into
             raise CheckpointError(f"{self.autosave_path} cannot be read ({exc.strerror}).") from None
-        ckpt = load_checkpoint(self.autosave_path)
-        return ckpt if ckpt.epoch < ckpt.config.epochs else None
+        if self._offer is None or self._offer[0] != stamp:
+            try:
+                summary: dict | CheckpointError = read_summary(self.autosave_path)
+            except CheckpointError as exc:
+                summary = exc
+            self._offer = (stamp, summary)
+        summary = self._offer[1]
+        if isinstance(summary, CheckpointError):
+            raise summary
+        return summary if summary["epoch"] < summary["config"].epochs else None
 
-    def checkpoints(self) -> list[Path]:
-        return list_checkpoints(self.checkpoint_dir)
+    def checkpoints(self) -> list[str]:
+        """The names of the saved checkpoints, newest first (CheckpointError if the folder cannot be read)."""
+        return [name_of(p) for p in list_checkpoints(self.checkpoint_dir)]
+
+    def path(self, name: str) -> Path:
+        """The file of the saved checkpoint `name` (as `checkpoints()` lists it)."""
+        return path_of(name, self.checkpoint_dir)
 
     def save(self, name: str, overwrite: bool = False) -> Path:
-        """Save the live run's current weights as `name`; never replaces a file unless asked."""
+        """Save the live run as `name`; never replaces a file unless asked."""
         if self.trainer is None:
             raise CheckpointError("There is no live run to save: start training first.")
-        path = checkpoint_path(name, self.checkpoint_dir)
+        path = new_checkpoint_path(name, self.checkpoint_dir)
         if path.exists() and not overwrite:
-            raise CheckpointError(f"A checkpoint named {path.stem!r} exists already: choose another name.")
+            raise CheckpointError(f"A checkpoint named {name_of(path)!r} exists already: choose another name.")
         return save_checkpoint(path, self.trainer.to_checkpoint())
 
     def delete(self, name: str) -> None:
-        path = checkpoint_path(name, self.checkpoint_dir)
-        if not path.exists():
-            raise CheckpointError(f"No checkpoint named {path.stem!r}.")
+        path = self.path(name)
         try:
-            path.unlink()
+            os.unlink(path)
+        except FileNotFoundError:
+            raise CheckpointError(f"No checkpoint named {name!r}.") from None
         except OSError as exc:
             raise CheckpointError(f"Could not delete {path}: {exc.strerror or type(exc).__name__}.") from None

@@ -8,12 +8,14 @@ With `classification_weight == 0` there is no classifier and the decoder reads z
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vae.config import Config
+from vae.config import ModelConfig
 
 IMAGE_PIXELS = 784
 NUM_CLASSES = 10
@@ -39,29 +41,37 @@ def mlp(sizes: list[int], activation: str, last_activation: bool = False) -> nn.
     return nn.Sequential(*layers)
 
 
-def decoder_input_dim(config: Config) -> int:
+def decoder_input_dim(config: ModelConfig) -> int:
     """The decoder reads z and, when the model is conditional, the 10 digit probabilities."""
     return config.z_dim + (NUM_CLASSES if config.conditional else 0)
 
 
-def _mlp_parameters(sizes: list[int]) -> int:
-    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
+def parameter_counts(config: ModelConfig) -> dict[str, int]:
+    """How many weights (and biases) each part of `ConditionalVAE(config)` has: counted on a model built
+    on PyTorch's "meta" device, which allocates nothing (an 8 x 4,096-unit model costs no memory)."""
+    with torch.device("meta"):
+        model = ConditionalVAE(config)
+    parts = {"encoder": (model.encoder_body, model.mu_head, model.var_head), "decoder": (model.decoder,)}
+    parts["classifier"] = (model.classifier,) if model.classifier is not None else ()
+    return {name: sum(p.numel() for m in modules for p in m.parameters()) for name, modules in parts.items()}
 
 
-def parameter_counts(config: Config) -> dict[str, int]:
-    """How many weights (and biases) each part of `ConditionalVAE(config)` has, without building it."""
-    enc = [IMAGE_PIXELS, *config.encoder_layers]
-    return {
-        "encoder": _mlp_parameters(enc) + 2 * (enc[-1] * config.z_dim + config.z_dim),  # body, mu and var heads
-        "classifier": (
-            _mlp_parameters([IMAGE_PIXELS, *config.classifier_layers, NUM_CLASSES]) if config.conditional else 0
-        ),
-        "decoder": _mlp_parameters([decoder_input_dim(config), *config.decoder_layers, IMAGE_PIXELS]),
-    }
+@contextmanager
+def evaluating(*modules: nn.Module) -> Iterator[None]:
+    """Eval mode and no autograd inside; each module's train/eval mode is restored afterwards."""
+    modes = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        with torch.no_grad():
+            yield
+    finally:
+        for m, mode in zip(modules, modes, strict=True):
+            m.train(mode)
 
 
 class ConditionalVAE(nn.Module):
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         act = config.activation
@@ -105,6 +115,35 @@ class ConditionalVAE(nn.Module):
     def decode(self, z: torch.Tensor, digit: torch.Tensor | None = None) -> torch.Tensor:
         """The generated image: the mean of p(x|z, digit), (B, 784) in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z, digit))
+
+    def digit_probs(self, x: torch.Tensor) -> torch.Tensor | None:
+        """What the decoder reads beside z in training: the classifier's softmax of x (B, 784) -> (B, 10),
+        or None for a plain VAE."""
+        logits = self.classify(x)
+        return F.softmax(logits, dim=1) if logits is not None else None
+
+    def digit_row(self, z: torch.Tensor) -> torch.Tensor:
+        """Each style z (S, z_dim) drawn as each of the ten digits: (S * 10, 784), style by style.
+
+        A plain VAE has no digit input: it draws each z once, (S, 784)."""
+        if not self.config.conditional:
+            return self.decode(z)
+        s = len(z)
+        digits = one_hot(list(range(NUM_CLASSES)) * s, z.device)  # (S * 10, 10)
+        return self.decode(z.repeat_interleave(NUM_CLASSES, dim=0), digits)
+
+    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The deterministic reconstruction of x (B, 784): decode the encoder's mean with the classifier's
+        softmax, the path an image takes in training minus the sampling noise. -> (B, 784), (B, 10) | None."""
+        mu, _ = self.encode(x)
+        probs = self.digit_probs(x)
+        return self.decode(mu, probs), probs
+
+    def cpu_copy(self) -> ConditionalVAE:
+        """An eval-mode copy on the CPU, without gradients: what other threads may read while this one trains."""
+        copied = ConditionalVAE(self.config)
+        copied.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in self.state_dict().items()})
+        return copied.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor | None]:
         """One pass image -> (mu, var) -> z -> reconstruction, plus the classifier's view."""

@@ -14,7 +14,7 @@ import os
 import streamlit as st
 import torch
 
-from pages.ui.latent_canvas import latent_controls
+from ui.latent_canvas import latent_controls
 from vae.config import preset
 from vae.model import ConditionalVAE
 

@@ -11,7 +11,7 @@ import time
 
 import streamlit as st
 
-from pages.ui.pacer import pace
+from ui.pacer import pace
 
 EVERY = float(st.query_params.get("every", "0.2"))
 st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1

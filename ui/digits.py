@@ -1,6 +1,6 @@
 """Test digits through a model, and the 2-D latent map: shared by the Latent space and Reconstruct pages.
 
-Everything derived from the weights is cached per model key (`Shown.key`), so both pages and every
+Everything derived from the weights is cached per model key (`RunView.key`), so both pages and every
 rerun reuse one encoding of the test set and one projection.
 """
 
@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 from torch.nn import functional as F
 
-from pages.ui import state
+from ui import state
 from vae.images import grid
 from vae.model import ConditionalVAE, one_hot
 from vae.projection import encode_means, project

@@ -5,20 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import streamlit as st
 
-from pages.ui.train_charts import epochs_of, labelled_rows, sample_grid_png
-from vae.checkpoint import Checkpoint, save_checkpoint
-from vae.config import Config
+from ui.train_charts import epochs_of, labelled_rows, sample_grid_png
+from ui.words import words
+from vae.checkpoint import checkpoint_bytes
 from vae.images import gif_bytes
+from vae.run import RunView
 
 
-def metrics_csv(rows: list[dict]) -> bytes:
+def metrics_csv(rows: Sequence[Mapping]) -> bytes:
     """One line per epoch, one column per metric."""
     if not rows:
         return b""
@@ -30,7 +29,7 @@ def metrics_csv(rows: list[dict]) -> bytes:
     return out.getvalue().encode()
 
 
-def steps_csv(steps: dict[str, np.ndarray]) -> bytes:
+def steps_csv(steps: Mapping[str, np.ndarray]) -> bytes:
     out = io.StringIO()
     columns = list(steps)
     out.write(",".join(columns) + "\n")
@@ -63,48 +62,37 @@ def samples_gif(
     return gif_bytes(frames, duration_ms=gif_frame_ms(len(frames)), hold_last_ms=2000)
 
 
-def checkpoint_bytes(ckpt: Checkpoint) -> bytes:
-    """The file `save_checkpoint` writes, as bytes (for a run that is not on disk yet)."""
-    if ckpt.path is not None and ckpt.path.exists():
-        return ckpt.path.read_bytes()
-    with tempfile.TemporaryDirectory() as tmp:
-        return save_checkpoint(Path(tmp) / "run.pt", ckpt).read_bytes()
+def download_row(run: RunView, name: str) -> None:
+    """A row of download buttons for `run`; `name` prefixes the file names.
 
-
-def download_row(
-    name: str,
-    config: Config,
-    checkpoint: Callable[[], Checkpoint],
-    has_epochs: bool,
-    has_steps: bool,
-    col_labels: tuple[str, ...] | None = None,
-    has_rows: bool | None = None,
-) -> None:
-    """A row of download buttons; `name` prefixes the file names.
-
-    Each file is made only when its button is clicked, from `checkpoint()` (`trainer.to_checkpoint`
-    for the live run): the buttons hold no arrays of their own. Streamlit keeps a browser session's
-    download callables for a while after the browser has left, and buttons that held the run's step
-    log and sample rows kept about 5 MB alive per visit to the Train page.
+    Each file is made only when its button is clicked, from the view the button was drawn with (views
+    never change, and share the run's memory: the buttons hold no copies of their own). A checkpoint
+    already on disk is sent as it is; any other is written in memory (a full disk cannot stop it).
     """
-
-    has_rows = has_epochs if has_rows is None else has_rows  # one sample row per finished epoch
+    labels = words(run.dataset_name).names if run.config.conditional else None
+    has_rows, has_epochs, has_steps = bool(run.sample_epochs), bool(run.epoch_metrics), run.logged_steps > 0
 
     def grid_png() -> bytes:
-        ckpt = checkpoint()
-        return sample_grid_png(ckpt.sample_rows, col_labels, ckpt.row_epochs())[0]
+        return sample_grid_png(run.sample_rows, labels, list(run.sample_epochs))[0]
 
     def grid_gif() -> bytes:
-        ckpt = checkpoint()
-        return samples_gif(ckpt.sample_rows, col_labels, ckpt.row_epochs())
+        return samples_gif(run.sample_rows, labels, list(run.sample_epochs))
+
+    def checkpoint() -> bytes:
+        if run.path is not None:
+            try:
+                return run.path.read_bytes()
+            except OSError:
+                pass  # deleted meanwhile: make it again from the view
+        return checkpoint_bytes(run)
 
     buttons = [
-        ("Config (JSON)", lambda: json.dumps(config.to_dict(), indent=2), "config.json", "application/json", True),
-        ("Epoch metrics (CSV)", lambda: metrics_csv(checkpoint().epoch_metrics), "epochs.csv", "text/csv", has_epochs),
-        ("Step metrics (CSV)", lambda: steps_csv(checkpoint().step_metrics), "steps.csv", "text/csv", has_steps),
+        ("Config (JSON)", lambda: json.dumps(run.config.to_dict(), indent=2), "config.json", "application/json", True),
+        ("Epoch metrics (CSV)", lambda: metrics_csv(run.epoch_metrics), "epochs.csv", "text/csv", has_epochs),
+        ("Step metrics (CSV)", lambda: steps_csv(run.steps), "steps.csv", "text/csv", has_steps),
         ("Sample grid (PNG)", grid_png, "samples.png", "image/png", has_rows),
         ("Samples per epoch (GIF)", grid_gif, "samples.gif", "image/gif", has_rows),
-        ("Checkpoint (.pt)", lambda: checkpoint_bytes(checkpoint()), "checkpoint.pt", "application/octet-stream", True),
+        ("Checkpoint (.pt)", checkpoint, "checkpoint.pt", "application/octet-stream", True),
     ]
     row = st.container(horizontal=True)  # each button at its label's width, wrapping on narrow screens
     for label, make, suffix, mime, enabled in buttons:

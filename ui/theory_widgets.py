@@ -1,11 +1,13 @@
 """The Theory page's live widgets: small computations on the model on show, and their pictures.
 
 Each function takes the eval-mode model the sidebar shows and a few test images; anything that
-touches more than a handful of images is cached by `Shown.key` (the model itself is passed as an
+touches more than a handful of images is cached by `RunView.key` (the model itself is passed as an
 underscore argument, so it is not hashed). The maths lives in `vae.losses` / `vae.evaluate`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -14,8 +16,7 @@ import torch
 from plotly.subplots import make_subplots
 from torch.nn import functional as F
 
-from pages.ui import state
-from vae.checkpoint import CheckpointError
+from ui import state
 from vae.evaluate import evaluate_elbo
 from vae.images import grid, png_bytes
 from vae.losses import kl_to_standard_normal, log_likelihood
@@ -286,24 +287,7 @@ def blends(model: ConditionalVAE, z: torch.Tensor, a: int, b: int, weights: list
 
 
 # --- 8. watching it learn --------------------------------------------------------------------------
-def history(shown: state.Shown) -> tuple[np.ndarray | None, list[int], list[dict]]:
-    """(sample rows (R, 10, 28, 28) or None, the epoch of each row, epoch metrics) of the model on
-    show. A slim checkpoint keeps only some epochs' rows."""
-    if shown.live:
-        trainer = state.lab().trainer
-        if trainer is None:
-            return None, [], []
-        rows, epochs = trainer.sample_rows(), trainer.sample_epochs()
-        n = min(len(rows), len(epochs))  # an epoch may have ended between the two reads
-        return rows[:n], epochs[:n], trainer.epoch_metrics()
-    try:
-        ckpt = state.checkpoint(state.lab().checkpoint_dir / f"{shown.label}.pt")
-    except CheckpointError:  # deleted since the page began (in another browser): nothing to show
-        return None, [], []
-    return ckpt.sample_rows, ckpt.row_epochs(), ckpt.epoch_metrics
-
-
-def loss_curves(metrics: list[dict], classifier: str | None) -> go.Figure:
+def loss_curves(metrics: Sequence[Mapping], classifier: str | None) -> go.Figure:
     """Test losses per epoch: -ELBO, and the cross-entropy of the `classifier` (its name in the title;
     None for a plain VAE)."""
     epochs = [m["epoch"] for m in metrics]

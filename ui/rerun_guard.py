@@ -2,7 +2,7 @@
 
 The race (Streamlit 1.67, seen as blank pages and "Bad delta path index" errors in the classroom
 soak; `tests/test_rerun_guard.py` replays it): a student on the Train page clicks another page in
-the sidebar while the live panel's pacer (`pages/ui/pacer`) is about to ask for its next run. The
+the sidebar while the live panel's pacer (`ui/pacer`) is about to ask for its next run. The
 browser sends the page change, then, a few milliseconds later, the pacer's fragment rerun stamped
 with the page it still believes it is on. The server queues that fragment run behind the new page's
 run and then runs it, announcing a run of the *old* page. The browser, now on the new page, clears

@@ -1,7 +1,6 @@
 """Drawing for the Train page: the loss curves (plotly) and the per-epoch sample grid (one PNG).
 
-Both read plain metrics, the same for the live run (`Trainer.epoch_metrics()` / `step_metrics()` /
-`sample_rows()`) and for a saved checkpoint (`Checkpoint.epoch_metrics` / ...), so a student sees a
+Both read a `RunView`, the same type for the live run and a saved checkpoint, so a student sees a
 shipped model's training history exactly as they would have seen it live.
 """
 
@@ -12,7 +11,7 @@ import io
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,9 +19,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
-from pages.ui.words import words
+from ui.words import words
 from vae.config import Config
 from vae.images import grid
+from vae.run import RunState, RunView
 
 EMA_ALPHA = 0.1  # per-step loss smoothing: an exponential moving average, about the last 10 steps
 MAX_POINTS = 1000  # per-step points sent to the browser each second (longer runs are thinned)
@@ -57,17 +57,16 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def progress_text(p: dict) -> str:
-    """One line under the progress bar, from `Trainer.progress()` (whose `epoch` is the one in progress)."""
-    live = p["state"] in ("running", "paused")
-    done = p["epoch"] - 1 if live else p["epoch"]
-    text = f"{done} of {p['epochs']} epochs done"
-    if live:
-        text += f" · step {p['step_in_epoch']:,} of {p['steps_per_epoch']:,} in epoch {p['epoch']}"
-    text += f" ({p['step']:,} of {p['total_steps']:,} steps in all)"
-    if p["state"] == "running":
-        text += f" · {p['steps_per_sec']:.0f} steps/s · about {format_duration(p['eta_seconds'])} left"
-    elif p["state"] == "paused":
+def progress_text(run: RunView) -> str:
+    """One line under the progress bar of a live run."""
+    p = run.progress
+    text = f"{run.epoch} of {run.config.epochs} epochs done"
+    if run.state.live and run.epoch < run.config.epochs:
+        text += f" · step {p.step_in_epoch:,} of {p.steps_per_epoch:,} in epoch {run.epoch + 1}"
+    text += f" ({run.step:,} of {run.total_steps:,} steps in all)"
+    if run.state is RunState.RUNNING:
+        text += f" · {p.steps_per_sec:.0f} steps/s · about {format_duration(p.eta_seconds)} left"
+    elif run.state is RunState.PAUSED:
         text += " · paused"
     return text
 
@@ -94,8 +93,8 @@ def _panels(config: Config, dataset: str) -> list[tuple[str, str, str | None]]:
     return panels
 
 
-def _epoch_values(epochs: list[dict], split: str, metric: str, beta: float) -> list[float]:
-    def get(m: dict, part: str) -> float:
+def _epoch_values(epochs: Sequence[Mapping], split: str, metric: str, beta: float) -> list[float]:
+    def get(m: Mapping, part: str) -> float:
         return float(m.get(f"{split}_{part}", float("nan")))
 
     if metric == "vae":
@@ -126,8 +125,8 @@ def _line(name: str, x: object, y: object, color: str, axes: dict, **style: obje
 def curves_figure(
     config: Config,
     dataset: str,
-    epochs: list[dict],
-    steps: dict[str, np.ndarray],
+    epochs: Sequence[Mapping],
+    steps: Mapping[str, np.ndarray],
     revision: str,
     part: str = "all",
 ) -> go.Figure:
@@ -268,17 +267,15 @@ def sample_grid_png(
 
 
 @st.cache_data(max_entries=4, show_spinner=False)  # a live run needs only its latest grid
-def _cached_grid(
-    key: str, n_rows: int, col_labels: tuple[str, ...] | None, _rows: Callable[[], np.ndarray], _epochs: list[int]
-):
+def _cached_grid(run_id: str, n_rows: int, col_labels: tuple[str, ...] | None, _run: RunView):
     """The grid as a data: URL. Inline, not a media file: the live panel redraws every second, and
     Streamlit deletes a replaced media file at the end of the next run, so a browser slower than
     that fetched a deleted file and showed a broken image. Streamlit's message cache sends an
     unchanged grid as a hash, so inlining costs no bandwidth while the grid stays the same.
 
-    `_rows` is called only here, on a cache miss: the live run's rows (10 x 784 floats per epoch,
-    31 MB after 1,000 epochs) are copied once per new epoch, not once per browser per second."""
-    png, shown = sample_grid_png(_rows()[:n_rows], col_labels, _epochs[:n_rows])
+    The picture of a run's first `n_rows` rows never changes, so the run's id and `n_rows` key it; the
+    live run's rows (10 x 784 floats per epoch) are drawn once per new epoch, not per browser per second."""
+    png, shown = sample_grid_png(_run.sample_rows[:n_rows], col_labels, list(_run.sample_epochs[:n_rows]))
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), shown
 
 
@@ -286,39 +283,31 @@ _grid_ticks: dict[str, tuple[float, int]] = {}  # run key -> (when its grid last
 _grid_lock = threading.Lock()
 
 
-def live_grid_epochs(key: str, row_epochs: list[int], running: bool) -> list[int]:
-    """The epochs that run `key`'s grid shows: all of them, except that while it runs a new picture
+def grid_rows(run: RunView) -> int:
+    """How many sample rows the grid shows: all of them, except that while a run trains a new picture
     comes at most every GRID_EVERY seconds, the same for every browser (so it is drawn once)."""
-    if not running:
-        return row_epochs
+    n = len(run.sample_epochs)
+    if run.state is not RunState.RUNNING:
+        return n
     now = time.monotonic()
     with _grid_lock:
-        changed_at, shown = _grid_ticks.get(key, (-math.inf, 0))
-        if len(row_epochs) != shown and now - changed_at >= GRID_EVERY:
-            _grid_ticks[key] = (now, len(row_epochs))
-            shown = len(row_epochs)
-    return row_epochs[:shown]
+        changed_at, shown = _grid_ticks.get(run.run_id, (-math.inf, 0))
+        if n != shown and now - changed_at >= GRID_EVERY:
+            _grid_ticks[run.run_id] = (now, n)
+            shown = n
+    return shown
 
 
 # --- the whole history, live or saved ---------------------------------------------------------
 
 
-def draw_history(
-    key: str,
-    config: Config,
-    dataset: str,
-    epochs: list[dict],
-    steps: dict[str, np.ndarray],
-    rows: Callable[[], np.ndarray | None],
-    row_epochs: list[int],
-) -> None:
-    """Curves and the sample grid. `key` names the run: with the number of rows it keys the cached picture.
-
-    `rows()` gives the sample rows, (R, 10, 28, 28); it is called only when the picture for
-    `len(row_epochs)` rows is not cached yet. `row_epochs`: the epoch of each row."""
+def draw_history(run: RunView, n_rows: int | None = None) -> None:
+    """A run's curves and its sample grid (its first `n_rows` rows; all by default)."""
+    config, dataset, steps = run.config, run.dataset_name, run.steps
+    n_rows = len(run.sample_epochs) if n_rows is None else n_rows
     for part in ("steps", "epochs"):
         st.plotly_chart(
-            curves_figure(config, dataset, epochs, steps, revision=key, part=part),
+            curves_figure(config, dataset, run.epoch_metrics, steps, revision=run.run_id, part=part),
             key=f"train_curves_{part}",
             config={"displaylogo": False},
         )
@@ -333,11 +322,11 @@ def draw_history(
     if len(logged) > 1 and logged[-1] > len(logged):
         st.caption(f"The saved log keeps the loss of {len(logged):,} of the {int(logged[-1]):,} steps, evenly spread.")
     st.subheader("What it draws after each epoch")
-    if not row_epochs:
+    if not n_rows:
         st.info("The first row of samples appears when epoch 1 ends.")
         return
     names = words(dataset).names if config.conditional else None
-    url, shown = _cached_grid(key, len(row_epochs), names, _rows=rows, _epochs=row_epochs)
+    url, shown = _cached_grid(run.run_id, n_rows, names, _run=run)
     # Not st.image(url): it parses the URL with urllib's urlsplit, whose cache keeps the last 128
     # URLs parsed. A live run makes a new grid every epoch, each a few hundred KB of data: URL, and
     # that cache held about 90 MB of old grids after a few minutes of a classroom (BENCHMARKS.md).

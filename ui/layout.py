@@ -2,31 +2,61 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
-from pages.ui import auth, rerun_guard, state
-from pages.ui.words import words
+from ui import auth, rerun_guard, state
+from ui.words import words
 from vae.data import Dataset, DatasetError
 from vae.model import parameter_counts
+from vae.run import RunState, RunView
 
-PAGES = [
-    ("explorer_app.py", "Home", "🧪"),
-    ("pages/1_Train.py", "Train", "🏋️"),
-    ("pages/2_Generate.py", "Generate", "🎨"),
-    ("pages/3_Latent_space.py", "Latent space", "🗺️"),
-    ("pages/4_Reconstruct.py", "Reconstruct", "🔍"),
-    ("pages/5_Theory.py", "Theory", "📖"),
-]
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One page of the app: its file, its name and icon, and the home page's one line about it
+    ("{item}", "{Item}" and "{pick}" are filled in for the model on show)."""
+
+    path: str
+    title: str
+    icon: str
+    blurb: str = ""
+
+
+# The one list of pages: the router, the sidebar's links and the home page's cards read it.
+PAGES = (
+    PageInfo("pages/0_Home.py", "Home", "🧪"),
+    PageInfo("pages/1_Train.py", "Train", "🏋️", "Watch a VAE learn, live."),
+    PageInfo("pages/2_Generate.py", "Generate", "🎨", "{pick} the style sliders."),
+    PageInfo("pages/3_Latent_space.py", "Latent space", "🗺️", "Every test {item} as a point on a map."),
+    PageInfo("pages/4_Reconstruct.py", "Reconstruct", "🔍", "{Item}s in, {item}s out; draw your own."),
+    PageInfo("pages/5_Theory.py", "Theory", "📖", "Why it works, next to live widgets."),
+)
+
+
+def navigation() -> st.navigation:
+    """The app's router over PAGES (the sidebar draws its own links: see `sidebar`)."""
+    pages = [st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)]
+    return st.navigation(pages, position="hidden")
+
+
+def _info(title: str) -> PageInfo:
+    """The page called `title`; the home page for any other (it is titled "VAE Explorer")."""
+    return next((p for p in PAGES if p.title == title), PAGES[0])
+
+
 MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state is not)
 WIDGET_KEY = "sidebar_model"
 
 
-def page(title: str, purpose: str, icon: str = "🧪", plain: str | None = None) -> state.Shown | None:
+def page(title: str, purpose: str, plain: str | None = None) -> RunView | None:
     """Set up a page; returns the model it should show (None: nothing to show, message given).
 
     `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class).
     `plain`: the purpose instead, when the model is a plain VAE (no classifier, no {kind} input)."""
     rerun_guard.install()  # once per server process; see its docstring
+    icon = _info(title).icon
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     shown = sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
     vocab = words(shown.dataset_name if shown is not None else "mnist")
@@ -37,12 +67,12 @@ def page(title: str, purpose: str, icon: str = "🧪", plain: str | None = None)
     return shown
 
 
-def sidebar(follow: bool = True) -> state.Shown | None:
+def sidebar(follow: bool = True) -> RunView | None:
     """The page links, the instructor box and the model picker; returns the model to show. With
     `follow`, a page drawn from an earlier epoch of the live run offers to redraw at the latest."""
     with st.sidebar:
-        for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
+        for p in PAGES:
+            st.page_link(p.path, label=p.title, icon=p.icon)
         st.divider()
         auth.sidebar_login()
         st.subheader("Model")
@@ -54,12 +84,15 @@ def sidebar(follow: bool = True) -> state.Shown | None:
         if current not in options:
             gone, current = current, state.default_choice(options)
             if gone is not None:  # deleted (in another browser, say) since this page was drawn
-                st.warning(f"“{gone}” is no longer on this server: showing “{current}”.", icon="🗑️")
+                st.warning(
+                    f"“{state.label(gone)}” is no longer on this server: showing “{state.label(current)}”.", icon="🗑️"
+                )
         choice = st.selectbox(
             "Showing",
             options,
             index=options.index(current),
             key=WIDGET_KEY,
+            format_func=state.label,
             help="The live run trains in the background for everyone; saved checkpoints never change.",
         )
         st.session_state[MODEL_KEY] = choice
@@ -72,24 +105,24 @@ def sidebar(follow: bool = True) -> state.Shown | None:
     return shown
 
 
-def offer_live_run(shown: state.Shown) -> None:
+def offer_live_run(shown: RunView) -> None:
     """In a classroom the instructor's run trains while students look at a saved model (the picker's
     default): tell them, and take them to it with one click."""
     trainer = state.lab().trainer
-    if shown.live or trainer is None or trainer.state not in ("running", "paused"):
+    if shown.live or trainer is None or not trainer.view.state.live:
         return
-    doing = "training" if trainer.state == "running" else "paused"
+    doing = "training" if trainer.view.state is RunState.RUNNING else "paused"
     st.caption(f"A live run is {doing} on this server; this page shows a saved model.")
-    st.button("Show the live run", key="sidebar_show_live", on_click=show, args=(state.LIVE,), width="stretch")
+    st.button("Show the live run", key="sidebar_show_live", on_click=show, args=(state.LIVE_CHOICE,), width="stretch")
 
 
-def describe(shown: state.Shown, follow: bool = True) -> None:
+def describe(shown: RunView, follow: bool = True) -> None:
     c = shown.config
     n_train = shown.dataset.get("n_train")  # absent from a checkpoint written by other code
     images = f"{n_train:,} training images" if isinstance(n_train, int) else "training images not recorded"
     where = f"{shown.dataset_name} · {images}"
     if shown.live:
-        ticking = shown.state in ("running", "paused")
+        ticking = shown.state.live
         st.fragment(live_status, run_every=2.0 if ticking else None)(shown.epoch if follow else None)
     else:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
@@ -116,13 +149,12 @@ def live_status(drawn_epoch: int | None = None) -> None:
     trainer = state.lab().trainer
     if trainer is None:
         return
-    status = {"running": "🟢 training", "paused": "⏸️ paused", "finished": "✅ finished"}.get(
-        trainer.state, trainer.state
-    )
-    st.markdown(f"**{status}** · epoch {trainer.epoch}/{trainer.config.epochs}")
-    if drawn_epoch is not None and trainer.epoch > drawn_epoch:
+    run = trainer.view
+    status = {RunState.RUNNING: "🟢 training", RunState.PAUSED: "⏸️ paused", RunState.FINISHED: "✅ finished"}
+    st.markdown(f"**{status.get(run.state, run.state.value)}** · epoch {run.epoch}/{run.config.epochs}")
+    if drawn_epoch is not None and run.epoch > drawn_epoch:
         st.caption(f"This page shows the model after epoch {drawn_epoch}.")
-        if st.button(f"Update to epoch {trainer.epoch}", key="sidebar_follow", width="stretch"):
+        if st.button(f"Update to epoch {run.epoch}", key="sidebar_follow", width="stretch"):
             st.rerun()  # the whole page, with the newest weights
 
 
@@ -135,7 +167,7 @@ def show(choice: str) -> None:
     st.session_state[WIDGET_KEY] = choice
 
 
-def test_images(shown: state.Shown) -> tuple[Dataset | None, str | None]:
+def test_images(shown: RunView) -> tuple[Dataset | None, str | None]:
     """The dataset the shown model was trained on (loaded once per server process), or None and why
     not: a model trained on Fashion-MNIST, say, opened on a machine that has never fetched it."""
     name = shown.dataset_name
@@ -145,7 +177,7 @@ def test_images(shown: state.Shown) -> tuple[Dataset | None, str | None]:
         return None, f"This needs the test images of **{name}**, the data “{shown.label}” was trained on. {exc}"
 
 
-def need_test_images(shown: state.Shown) -> Dataset:
+def need_test_images(shown: RunView) -> Dataset:
     """Stop the page with what to do when the shown model's test images are not on this machine."""
     dataset, problem = test_images(shown)
     if dataset is None:
@@ -154,7 +186,7 @@ def need_test_images(shown: state.Shown) -> Dataset:
     return dataset
 
 
-def need_model(shown: state.Shown | None) -> state.Shown:
+def need_model(shown: RunView | None) -> RunView:
     """Stop the page with a friendly message when there is no model to show."""
     if shown is None:
         st.info("Pick a model in the sidebar, or start training on the **Train** page.")

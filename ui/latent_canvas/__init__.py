@@ -44,7 +44,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 import torch
 
-from pages.ui.words import words
+from ui.words import words
 from vae.memory import size_text
 from vae.model import NUM_CLASSES, ConditionalVAE, decoder_layers, parameter_counts
 
