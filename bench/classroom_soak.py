@@ -44,6 +44,7 @@ from bench import appenv, drive, proc, stats
 ROUND = ["Generate", "Train", "Home", "Latent space", "Train", "Generate", "Reconstruct", "Train", "Theory"]
 CHANGES_PER_VISIT = 3
 WATCH_SECONDS = (3.0, 5.0)
+OVERTIME = 150.0  # seconds a student with `min_pages` may go on past the deadline to reach them
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Soak:
     latency: stats.Latency = field(default_factory=stats.Latency)
     train_views: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # student -> (step before, after)
     visits: int = 0
+    pages_seen: dict[str, set[str]] = field(default_factory=dict)  # student -> the pages it reached
     fresh_sessions: int = 0
     windows: list[Window] = field(default_factory=list)  # alone before, with the browsers, alone after
     rss_before_training: float = float("nan")
@@ -196,15 +198,27 @@ async def visit_train(page, who: str, soak: Soak, rng: random.Random) -> None:
     soak.train_views.setdefault(who, []).append((before or 0, after or 0))
 
 
-async def student(browser, url: str, i: int, deadline: float, soak: Soak, pace: float, plan: list[str]) -> None:
+async def student(
+    browser, url: str, i: int, deadline: float, soak: Soak, pace: float, plan: list[str], min_pages: int = 0
+) -> None:
+    """One student clicking around until the deadline; with `min_pages`, on past it (up to OVERTIME s)
+    until it has reached that many pages and seen the training advance on one Train visit: on a busy
+    machine every action is slower, and a fixed count of visits in fixed seconds fails for it."""
     who = f"s{i}"
     rng = random.Random(i)
     soak.train_views.setdefault(who, [])
+    seen = soak.pages_seen.setdefault(who, set())
     context, page = await drive.new_student(browser, soak.errors, who)
     order = plan[i % len(plan) :] + plan[: i % len(plan)]
     here, k = None, 0
+
+    def more() -> bool:
+        now = time.monotonic()
+        enough = len(seen) >= min_pages and (min_pages == 0 or soak.saw_training_advance()[who])
+        return now < deadline or (not enough and now < deadline + OVERTIME)
+
     try:
-        while time.monotonic() < deadline:
+        while more():
             name = order[k % len(order)]
             fresh = here is None or k % len(order) == 0  # by URL once per round
             k += 1
@@ -218,6 +232,7 @@ async def student(browser, url: str, i: int, deadline: float, soak: Soak, pace: 
                     await drive.click_to(page, name)
                 here = name
                 soak.visits += 1
+                seen.add(name)
                 if name == "Generate":
                     await visit_generate(page, who, soak, rng, pace)
                 elif name == "Train":
@@ -247,14 +262,16 @@ async def sample_rss(pid: int, soak: Soak, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 5)
 
 
-async def classroom(browser, url: str, soak: Soak, pace: float, stagger: float, plan: list[str]) -> None:
+async def classroom(
+    browser, url: str, soak: Soak, pace: float, stagger: float, plan: list[str], min_pages: int = 0
+) -> None:
     """The students, from the first one's arrival to the last one's leaving."""
     deadline = time.monotonic() + soak.seconds
     tasks = []
     for i in range(soak.browsers):
-        tasks.append(asyncio.create_task(student(browser, url, i, deadline, soak, pace, plan)))
+        tasks.append(asyncio.create_task(student(browser, url, i, deadline, soak, pace, plan, min_pages)))
         await asyncio.sleep(stagger)
-    done, pending = await asyncio.wait(tasks, timeout=soak.seconds + 180)
+    done, pending = await asyncio.wait(tasks, timeout=soak.seconds + OVERTIME + 180)
     for task in pending:
         task.cancel()
         soak.errors.add("soak", "student still busy 3 min after the end", "cancelled")
@@ -295,6 +312,7 @@ async def soak_run(
     low_priority_browsers: bool = False,
     warm: bool = True,
     shots: Path | None = None,
+    min_pages: int = 0,
 ) -> Soak:
     """Start the run on the Train page, time it alone for `baseline` s, let `browsers` students in for
     `seconds`, then time it alone again (no baseline: neither). Bounded: students start no action after
@@ -314,7 +332,7 @@ async def soak_run(
             soak.windows.append(await measured("alone, before", server_pid, tid, steps, asyncio.sleep(baseline)))
         stop_rss = asyncio.Event()
         rss_task = asyncio.create_task(sample_rss(server_pid, soak, stop_rss))
-        work = classroom(browser, url, soak, pace, stagger, plan or ROUND)
+        work = classroom(browser, url, soak, pace, stagger, plan or ROUND, min_pages)
         soak.windows.append(await measured(f"{browsers} browsers", server_pid, tid, steps, work))
         stop_rss.set()
         await rss_task

@@ -1,13 +1,12 @@
 """Home: what a VAE is, ten digits in five styles from the model on show, and where to go next."""
 
-import numpy as np
 import streamlit as st
-import torch
 
 from ui import layout
 from ui.words import words
+from vae import generate
 from vae.images import grid, png_bytes
-from vae.model import NUM_CLASSES, one_hot
+from vae.model import NUM_CLASSES
 
 shown = layout.page(
     "VAE Explorer",
@@ -32,19 +31,15 @@ else:
 st.markdown(intro)
 
 if shown is not None:
-    c = shown.config
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        if c.conditional:
-            st.subheader(f"Ten {vocab.plural} in five styles, drawn just now by “{shown.label}”")
-            z = torch.randn(5, 1, c.z_dim, generator=g).expand(5, NUM_CLASSES, c.z_dim).reshape(-1, c.z_dim)
-            images = shown.model.decode(z, one_hot(np.tile(np.arange(NUM_CLASSES), 5)))
-            about = f"Each row shares one random style z; each column asks for one {vocab.kind} ({vocab.span})."
-        else:
-            st.subheader(f"Fifty {vocab.item}s, drawn just now by “{shown.label}”")
-            images = shown.model.decode(torch.randn(5 * NUM_CLASSES, c.z_dim, generator=g))
-            about = f"Each picture decodes its own random z. This model is a plain VAE: it cannot be told which {vocab.kind} to draw."
-    picture = grid(images.numpy(), NUM_CLASSES)
+    if shown.config.conditional:
+        st.subheader(f"Ten {vocab.plural} in five styles, drawn just now by “{shown.label}”")
+        images = generate.digit_rows(shown.model, generate.styles(shown.model, 5, seed=0))
+        about = f"Each row shares one random style z; each column asks for one {vocab.kind} ({vocab.span})."
+    else:
+        st.subheader(f"Fifty {vocab.item}s, drawn just now by “{shown.label}”")
+        images = generate.digit_rows(shown.model, generate.styles(shown.model, 5 * NUM_CLASSES, seed=0))
+        about = f"Each picture decodes its own random z. This model is a plain VAE: it cannot be told which {vocab.kind} to draw."
+    picture = grid(images, NUM_CLASSES)
     st.image(picture, width=560, clamp=True)
     st.caption(about)
     st.download_button(

@@ -7,9 +7,10 @@ import torch
 from ui import layout, state
 from ui.latent_canvas import Z_RANGE, browser_cannot_decode, latent_controls
 from ui.words import words
+from vae import generate
 from vae.evaluate import kl_per_dimension
 from vae.images import grid, png_bytes
-from vae.model import NUM_CLASSES, one_hot
+from vae.model import NUM_CLASSES
 
 shown = layout.need_model(
     layout.page(
@@ -29,13 +30,6 @@ def usage(key: str, dataset: str, _model) -> np.ndarray:
     """Mean KL per latent dimension on 1,000 test images: how much the model uses each slider."""
     x = state.lab().dataset(dataset).test_x[:1000]
     return kl_per_dimension(_model, x)
-
-
-def decode(z: np.ndarray, digit: np.ndarray | None) -> np.ndarray:
-    """(B, z_dim), (B, 10) -> (B, 784) images; the digit input is ignored by a plain VAE."""
-    with torch.no_grad():
-        d = torch.as_tensor(digit, dtype=torch.float32) if c.conditional else None
-        return model.decode(torch.as_tensor(z, dtype=torch.float32), d).numpy()
 
 
 if test is not None:
@@ -72,7 +66,7 @@ st.caption(
 values = latent_controls(model, shown.key, labels=labels, initial=initial, key="gen_canvas")
 z = np.asarray(values["z"], dtype=np.float32)[None]  # (1, z_dim)
 prob = np.asarray(values["digit_prob"] or [0.0] * NUM_CLASSES, dtype=np.float32)[None]  # (1, 10)
-image = decode(z, prob)
+image = generate.decode(model, z, prob)
 
 st.download_button(
     f"Download this {vocab.item} (PNG)",
@@ -84,8 +78,7 @@ st.download_button(
 
 if c.conditional:
     st.subheader(f"The same style, every {vocab.kind}")
-    row = decode(np.repeat(z, NUM_CLASSES, 0), one_hot(range(NUM_CLASSES)).numpy())
-    row_img = grid(row, NUM_CLASSES)
+    row_img = grid(generate.digit_rows(model, torch.from_numpy(z)), NUM_CLASSES)
     st.image(row_img, width=700, clamp=True)
     st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The {vocab.style} stays; the {vocab.kind} changes.")
     st.download_button(
@@ -102,11 +95,7 @@ dim = st.selectbox(  # keyed per model: another model starts on its own most use
     key=f"gen_traverse_dim-{shown.label}",
 )
 steps = np.linspace(-Z_RANGE, Z_RANGE, 11, dtype=np.float32)
-rows = range(NUM_CLASSES) if c.conditional else [None]
-zs = np.repeat(z, len(steps) * len(rows), 0)
-zs[:, dim] = np.tile(steps, len(rows))
-digits = one_hot([d for d in rows for _ in steps]).numpy() if c.conditional else None
-traversal = grid(decode(zs, digits), len(steps))
+traversal = grid(generate.traversal(model, z[0], dim, steps), len(steps))
 st.image(traversal, width=560, clamp=True)
 st.caption(
     f"Columns: z{dim} from {-Z_RANGE:g} to {Z_RANGE:g}, every other dimension as on the sliders. "
@@ -124,13 +113,8 @@ other = (test.test_y != test.test_y[0]).nonzero()  # by default end on a differe
 ib = b_col.number_input(
     "To test image #", 0, len(test.test_y) - 1, int(other[0]) if len(other) else 1, key="gen_interp_b"
 )
-with torch.no_grad():
-    pair = test.test_x[[int(ia), int(ib)]]
-    mu, _ = model.encode(pair)  # (2, z_dim)
-    logits = model.classify(pair)
-ends_p = torch.softmax(logits, 1).numpy() if logits is not None else np.zeros((2, NUM_CLASSES), np.float32)
-t = np.linspace(0, 1, 10, dtype=np.float32)[:, None]
-strip = decode((1 - t) * mu[0].numpy() + t * mu[1].numpy(), (1 - t) * ends_p[0] + t * ends_p[1])
+pair = test.test_x[[int(ia), int(ib)]]  # (2, 784)
+strip = generate.interpolation(model, pair, steps=10)
 strip_img = grid(np.concatenate([pair.numpy()[:1], strip, pair.numpy()[1:]]), 12)
 st.image(strip_img, width=700, clamp=True)
 st.caption(

@@ -7,7 +7,8 @@ import streamlit as st
 
 from ui import digits, layout
 from ui.words import words
-from vae.images import png_bytes
+from vae import generate
+from vae.images import picture, png_bytes
 
 GENERATE = Path(__file__).parent / "2_Generate.py"
 
@@ -102,8 +103,8 @@ with right:
     st.subheader(f"One {noun} up close")
     i = st.number_input(f"Test {noun} # (0 to {n - 1:,})", min_value=0, max_value=n - 1, step=1, key="lat_index")
     x = ds.test_x[i : i + 1]  # (1, 784)
-    recon, probs = digits.reconstruct(shown.model, x)
-    st.image(digits.picture(np.concatenate([x.numpy(), recon]), 2, scale=6))
+    recon, probs = generate.reconstruct(shown.model, x)
+    st.image(picture(np.concatenate([x.numpy(), recon]), 2, scale=6))
     st.caption(f"Left: the test {noun}. Right: the model's reconstruction, drawn from its μ alone.")
     label = int(ds.test_y[i])
     p = probs[0] if probs is not None else None  # (10,)

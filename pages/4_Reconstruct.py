@@ -8,7 +8,8 @@ from streamlit_drawable_canvas import st_canvas
 
 from ui import digits, layout
 from ui.words import words
-from vae.images import grid, png_bytes
+from vae import generate
+from vae.images import grid, picture, png_bytes
 from vae.preprocess import to_mnist
 from vae.projection import encode_means
 
@@ -31,14 +32,13 @@ batch = st.session_state.get("rec_batch", 0)
 n_shown = min(BATCH, len(ds.test_y))  # fewer only for a test split smaller than a batch
 idx = np.random.default_rng(batch).choice(len(ds.test_y), n_shown, replace=False)  # batch number = seed
 x = ds.test_x[idx]  # (n_shown, 784)
-recon, probs = digits.reconstruct(shown.model, x)
+recon, probs = generate.reconstruct(shown.model, x)
 labels = ds.test_y[idx].numpy()
 guesses = probs.argmax(axis=1) if probs is not None else None
 RED = (214, 39, 40)
 wrong = guesses != labels if guesses is not None else np.zeros(n_shown, dtype=bool)
 pairs = [
-    digits.picture(np.stack([x[k].numpy(), recon[k]]), 2, scale=3, frame=RED if wrong[k] else None)
-    for k in range(n_shown)
+    picture(np.stack([x[k].numpy(), recon[k]]), 2, scale=3, frame=RED if wrong[k] else None) for k in range(n_shown)
 ]
 if guesses is None:
     captions = [f"label {names[y]}" for y in labels]
@@ -104,9 +104,9 @@ def your_own() -> None:
         return
 
     mine = torch.from_numpy(image.reshape(1, 784))
-    my_recon, my_probs = digits.reconstruct(shown.model, mine)
+    my_recon, my_probs = generate.reconstruct(shown.model, mine)
     with seen_col:
-        st.image(digits.picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
+        st.image(picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
         st.caption(
             f"Left: your {noun} as the model sees it (28 × 28, scaled and centred like the test {noun}s). "
             "Right: the model's reconstruction."

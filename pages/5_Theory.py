@@ -8,6 +8,8 @@ from ui import layout
 from ui import theory_widgets as tw
 from ui.latent_canvas import latent_controls
 from ui.words import words
+from vae import generate
+from vae.images import picture
 
 shown = layout.need_model(layout.page("Theory", "Why a VAE works, one idea at a time, tried on the model you picked."))
 c = shown.config
@@ -50,7 +52,9 @@ for (name, g), col in zip(groups.items(), st.columns(3), strict=True):
     with col:
         st.markdown(f"**{name}** · mean ELBO {np.mean(g['elbo']):,.0f}")
         captions = [f"{cap}: {e:,.0f}".lstrip(": ") for cap, e in zip(g["captions"], g["elbo"], strict=False)]
-        st.image(tw.pictures(g["images"]), caption=captions, width=84)  # 28 px x 3, however long the caption
+        st.image(
+            [picture(im[None], 1, 3) for im in g["images"]], caption=captions, width=84
+        )  # 28 px x 3, however long the caption
 st.plotly_chart(tw.elbo_histogram(groups), key="th_elbo_hist")
 glued, real = np.mean(groups["Two halves glued"]["elbo"]), np.mean(groups["Test images"]["elbo"])
 st.caption(
@@ -83,7 +87,7 @@ def prior_widget() -> None:
         st.session_state["th_prior_seed"] = st.session_state.get("th_prior_seed", 0) + 1
     images, digits = tw.prior_samples(shown.model, st.session_state.get("th_prior_seed", 0))
     captions = [vocab.called(d) for d in digits] if digits else None
-    st.image(tw.pictures(images), caption=captions)
+    st.image([picture(im[None], 1, 3) for im in np.asarray(images)], caption=captions)
     extra = f" Each also gets a random {vocab.kind} to draw (section 7)." if digits else ""
     st.caption(f"Eight z drawn from P(z) = N(0, I) and decoded: each z is a set of drawing instructions.{extra}")
 
@@ -103,7 +107,7 @@ st.plotly_chart(tw.ring_figure(), key="th_ring")
 st.markdown("The decoder's output f(z) is the centre of the image distribution for that z:")
 st.latex(likelihood_tex)
 left, right = st.columns([1, 2])
-left.image(tw.picture(tw.mean_and_sample(shown.model), 2, 4), caption="left: f(z) · right: a draw from P(X|z)")
+left.image(picture(tw.mean_and_sample(shown.model), 2, 4), caption="left: f(z) · right: a draw from P(X|z)")
 noise = (
     f"Gaussian noise with {sigma} on every pixel" if c.likelihood == "gaussian" else "each pixel on or off at random"
 )
@@ -131,9 +135,9 @@ def encoder_widget() -> None:
     x, label = tw.test_image(data, index)
     r = tw.prior_vs_encoder(shown.key, data, shown.model, index)
     cols = st.columns([1, 2, 2])
-    cols[0].image(tw.picture(x, 1, 3), caption=f"X, labelled {names[label]}")
-    cols[1].image(tw.picture(r["prior"]["images"], 6, 2), caption="6 of the 100 z from the prior, decoded")
-    cols[2].image(tw.picture(r["encoder"]["images"], 6, 2), caption="6 of the 100 z from the encoder, decoded")
+    cols[0].image(picture(x, 1, 3), caption=f"X, labelled {names[label]}")
+    cols[1].image(picture(r["prior"]["images"], 6, 2), caption="6 of the 100 z from the prior, decoded")
+    cols[2].image(picture(r["encoder"]["images"], 6, 2), caption="6 of the 100 z from the encoder, decoded")
     st.plotly_chart(tw.error_histogram(r), key="th_mc_hist")
     prior, enc = np.median(r["prior"]["error"]), np.median(r["encoder"]["error"])
     better = int((r["prior"]["error"] < enc).sum())
@@ -220,7 +224,7 @@ def reparam_widget() -> None:
     x, label = tw.test_image(data, index)
     r = tw.reparameterize(shown.model, x, st.session_state.get("th_eps_seed", 0))
     left, right = st.columns([1, 2])
-    left.image(tw.pictures(r["images"], 3), caption=["X", "f(μ)", "f(z)"])
+    left.image([picture(im[None], 1, 3) for im in r["images"]], caption=["X", "f(μ)", "f(z)"])
     left.caption(f"X is labelled {names[label]}; f(μ) decodes the encoder's mean, f(z) this sample.")
     right.plotly_chart(tw.reparam_figure(r), key="th_rep_chart")
     st.dataframe(
@@ -265,8 +269,8 @@ def choose_digit() -> Tensor:
         index = pick_image("th_style_index", 200)
         x, _ = tw.test_image(data, index)
     z = tw.style_z(shown.model, st.session_state.get("th_style_seed", 0), x)
-    row = tw.ten_digits(shown.model, z)
-    st.image(tw.picture(row if x is None else np.concatenate([x.numpy(), row]), 11, 3))
+    row = generate.digit_rows(shown.model, z)
+    st.image(picture(row if x is None else np.concatenate([x.numpy(), row]), 11, 3))
     first = "The test image, then one z" if x is not None else "One z"
     st.caption(
         f"{first} decoded with each one-hot {vocab.kind} {names[0]} … {names[9]}: same style, ten {vocab.plural}. If the ten "
@@ -280,10 +284,10 @@ def choose_digit() -> Tensor:
     mix = w.slider(f"Weight of the second {vocab.kind}", 0.0, 1.0, 0.5, 0.05, key="th_mix")
     pic, strip = st.columns([1, 4])
     pic.image(
-        tw.picture(tw.blends(shown.model, z, digit_a, digit_b, [mix]), 1, 4),
+        picture(generate.blends(shown.model, z, digit_a, digit_b, [mix]), 1, 4),
         caption=f"{1 - mix:.2f}·{names[digit_a]} + {mix:.2f}·{names[digit_b]}",
     )
-    strip.image(tw.picture(tw.blends(shown.model, z, digit_a, digit_b, list(np.linspace(0, 1, 9))), 9, 3))
+    strip.image(picture(generate.blends(shown.model, z, digit_a, digit_b, list(np.linspace(0, 1, 9))), 9, 3))
     strip.caption(
         f"The same z, its {vocab.kind} input sliding from {names[digit_a]} (left) to {names[digit_b]} (right)."
     )
@@ -334,7 +338,7 @@ if len(rows) == 0:
     )
 else:
     keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 10)).round().astype(int))
-    st.image(tw.picture(rows[keep].reshape(-1, 784), 10, 2))
+    st.image(picture(rows[keep].reshape(-1, 784), 10, 2))
     what = (
         f"{vocab.plural} {names[0]} … {names[9]} in one style"
         if c.conditional

@@ -54,6 +54,7 @@ def test_grid_marks_each_guess_and_shuffle_shows_another_batch(app_env, fresh_st
 
 def test_an_uploaded_digit_gets_reconstructed_guessed_and_placed(app_env, fresh_streamlit_caches, mnist):
     from ui import digits, state
+    from vae import generate
     from vae.preprocess import to_mnist
 
     at = open_page()
@@ -64,7 +65,7 @@ def test_an_uploaded_digit_gets_reconstructed_guessed_and_placed(app_env, fresh_
 
     shown = state.shown("tiny-test")
     mine = torch.from_numpy(to_mnist(Image.open(io.BytesIO(png))).reshape(1, 784))
-    _, probs = digits.reconstruct(shown.model, mine)
+    _, probs = generate.reconstruct(shown.model, mine)
     guess = digits.guess_text(probs[0], mnist.class_names)
     assert any(f"The classifier says: {guess}" in m.value for m in at.markdown)
     assert len(at.get("image")) == 2  # the test batch, then your digit beside its reconstruction

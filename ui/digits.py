@@ -11,11 +11,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from torch.nn import functional as F
 
 from ui import state
 from vae.images import grid
-from vae.model import ConditionalVAE, one_hot
+from vae.model import ConditionalVAE, evaluating, one_hot
 from vae.projection import encode_means, project
 
 TSNE_POINTS = 2_000  # t-SNE on all 10,000 test digits takes minutes on two shared cores
@@ -23,29 +22,14 @@ WEBGL_ABOVE = 3_000  # more points than this are drawn with WebGL (SVG gets slug
 COLOURS = ("#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF")
 
 
-def reconstruct(model: ConditionalVAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
-    """x (B, 784) -> (reconstructions (B, 784), classifier probabilities (B, 10) or None).
-
-    The deterministic reconstruction: decode the encoder's mean mu, fed the classifier's softmax as
-    the digit input, exactly the path an image takes in training (minus the sampling noise).
-    """
-    with torch.no_grad():
-        mu, _ = model.encode(x)  # (B, z_dim)
-        logits = model.classify(x)  # (B, 10) or None
-        probs = F.softmax(logits, dim=1) if logits is not None else None
-        recon = model.decode(mu, probs)  # (B, 784)
-    return recon.numpy(), (probs.numpy() if probs is not None else None)
-
-
 @st.cache_data(max_entries=4, show_spinner=False)
 def encodings(key: str, _model: ConditionalVAE, dataset_name: str) -> dict:
     """The test set through the encoder and the classifier: mu (N, z_dim), probs (N, 10) or None."""
     x = state.lab().dataset(dataset_name).test_x
     probs = None
-    if _model.classifier is not None:
-        with torch.no_grad():
-            probs = torch.cat([F.softmax(_model.classify(x[i : i + 2000]), dim=1) for i in range(0, len(x), 2000)])
-        probs = probs.numpy()
+    if _model.config.conditional:
+        with evaluating(_model):
+            probs = torch.cat([_model.digit_probs(x[i : i + 2000]) for i in range(0, len(x), 2000)]).numpy()
     return {"mu": encode_means(_model, x), "probs": probs}
 
 
@@ -185,17 +169,6 @@ def probability_figure(probs: np.ndarray, class_names: tuple[str, ...], height: 
         xaxis={"title": "class", "type": "category"},
     )
     return fig
-
-
-def picture(images: np.ndarray, ncols: int, scale: int = 4, pad: int = 2, frame: tuple | None = None) -> np.ndarray:
-    """Digits (N, 784) in [0, 1] as an RGB uint8 grid, every pixel enlarged to scale x scale so that it
-    stays crisp. The padding is white, or `frame` (an RGB triple: e.g. red for a wrong guess)."""
-    images = np.clip(images, 0.0, 1.0)
-    tiles = grid(images, ncols, pad=pad)  # (H, W)
-    rgb = np.repeat(tiles[..., None], 3, axis=2)  # (H, W, 3)
-    if frame is not None:
-        rgb[grid(np.zeros_like(images), ncols, pad=pad) > 0] = frame  # only the padding is nonzero
-    return rgb.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
 def guess_text(probs: np.ndarray | None, class_names: tuple[str, ...]) -> str:

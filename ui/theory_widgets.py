@@ -14,11 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 from plotly.subplots import make_subplots
-from torch.nn import functional as F
 
 from ui import state
 from vae.evaluate import evaluate_elbo
-from vae.images import grid, png_bytes
 from vae.losses import kl_to_standard_normal, log_likelihood
 from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
 
@@ -28,26 +26,10 @@ EXAMPLES = 3  # example images per group in section 1
 BLUE, ORANGE, GREY = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
 
-def picture(images: np.ndarray | torch.Tensor, ncols: int, scale: int = 3) -> bytes:
-    """(N, 784) images in [0, 1] -> PNG bytes of a grid, each pixel scale x scale (crisp, no smoothing)."""
-    return png_bytes(grid(np.asarray(images), ncols), scale=scale)
-
-
-def pictures(images: np.ndarray | torch.Tensor, scale: int = 3) -> list[bytes]:
-    """(N, 784) images -> one PNG each, for `st.image(list, caption=[...])` (a caption under each)."""
-    return [picture(image[None], 1, scale) for image in np.asarray(images)]
-
-
 def test_image(dataset: str, index: int) -> tuple[torch.Tensor, int]:
     """One test image (1, 784) and its label."""
     ds = state.lab().dataset(dataset)
     return ds.test_x[index : index + 1], int(ds.test_y[index])
-
-
-def digit_input(model: ConditionalVAE, x: torch.Tensor) -> torch.Tensor | None:
-    """What the decoder reads beside z in training: the classifier's softmax of x (None for a plain VAE)."""
-    logits = model.classify(x)
-    return F.softmax(logits, dim=1) if logits is not None else None
 
 
 def elbo_per_image(model: ConditionalVAE, x: torch.Tensor, generator: torch.Generator) -> np.ndarray:
@@ -173,7 +155,7 @@ def prior_vs_encoder(key: str, dataset: str, _model: ConditionalVAE, index: int,
         mu, var = _model.encode(x)  # (1, z_dim) each
         from_prior = torch.randn(n, _model.config.z_dim, generator=g)
         from_encoder = _model.reparameterize(mu.expand(n, -1), var.expand(n, -1), g)  # (n, z_dim)
-        digit = digit_input(_model, x)
+        digit = _model.digit_probs(x)
         digit = digit.expand(n, -1) if digit is not None else None  # both get the classifier's guess for X
         out = {}
         for name, z in (("prior", from_prior), ("encoder", from_encoder)):
@@ -230,7 +212,7 @@ def reparameterize(model: ConditionalVAE, x: torch.Tensor, seed: int) -> dict:
         z = model.reparameterize(mu, var, torch.Generator().manual_seed(seed))
         sigma = var.sqrt()
         eps = (z - mu) / sigma  # the eps that reparameterize drew
-        digit = digit_input(model, x)
+        digit = model.digit_probs(x)
         decoded = model.decode(torch.cat([mu, z]), digit.expand(2, -1) if digit is not None else None)
     return {
         "mu": mu[0].numpy(),
@@ -270,20 +252,6 @@ def style_z(model: ConditionalVAE, seed: int, x: torch.Tensor | None = None) -> 
         if x is not None:
             return model.encode(x)[0]
         return torch.randn(1, model.config.z_dim, generator=torch.Generator().manual_seed(seed))
-
-
-def ten_digits(model: ConditionalVAE, z: torch.Tensor) -> np.ndarray:
-    """One z decoded with each one-hot digit: (10, 784)."""
-    with torch.no_grad():
-        return model.decode(z.expand(NUM_CLASSES, -1), one_hot(range(NUM_CLASSES))).numpy()
-
-
-def blends(model: ConditionalVAE, z: torch.Tensor, a: int, b: int, weights: list[float]) -> np.ndarray:
-    """One z decoded with (1 - w) * onehot(a) + w * onehot(b) for each w: (len(weights), 784)."""
-    w = torch.tensor(weights, dtype=torch.float32).unsqueeze(1)  # (n, 1)
-    digit = (1 - w) * one_hot([a]) + w * one_hot([b])  # (n, 10)
-    with torch.no_grad():
-        return model.decode(z.expand(len(weights), -1), digit).numpy()
 
 
 # --- 8. watching it learn --------------------------------------------------------------------------

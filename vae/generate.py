@@ -44,6 +44,14 @@ def decode(model: ConditionalVAE, z: np.ndarray, digit: np.ndarray | None = None
         return model.decode(torch.as_tensor(z, dtype=torch.float32), d).numpy()
 
 
+def reconstruct(model: ConditionalVAE, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+    """x (B, 784) -> (the deterministic reconstructions (B, 784), the classifier's probabilities (B, 10)
+    or None): the encoder's mean decoded with the classifier's softmax, as in training minus the noise."""
+    with evaluating(model):
+        recon, probs = model.reconstruct(x)
+    return recon.numpy(), (probs.numpy() if probs is not None else None)
+
+
 def traversal(model: ConditionalVAE, z: np.ndarray, dim: int, values: np.ndarray) -> np.ndarray:
     """z (z_dim,) with dimension `dim` swept over `values` (V,), as each of the ten digits (a plain VAE:
     once): (10 * V, 784), digit by digit, V images each."""

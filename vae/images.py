@@ -84,3 +84,14 @@ def gif_bytes(
     durations = [duration_ms] * (len(pictures) - 1) + [last_ms]
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=durations, loop=0)
     return buffer.getvalue()
+
+
+def picture(images: np.ndarray, ncols: int, scale: int = 4, pad: int = 2, frame: tuple | None = None) -> np.ndarray:
+    """Images (N, 784) in [0, 1] as an RGB uint8 grid (for `st.image`), every pixel enlarged to scale x scale so that it
+    stays crisp. The padding is white, or `frame` (an RGB triple: e.g. red for a wrong guess)."""
+    images = np.clip(images, 0.0, 1.0)
+    tiles = grid(images, ncols, pad=pad)  # (H, W)
+    rgb = np.repeat(tiles[..., None], 3, axis=2)  # (H, W, 3)
+    if frame is not None:
+        rgb[grid(np.zeros_like(images), ncols, pad=pad) > 0] = frame  # only the padding is nonzero
+    return rgb.repeat(scale, axis=0).repeat(scale, axis=1)
