@@ -292,3 +292,40 @@ def test_the_summary_reads_config_and_epoch_only(tmp_path):
     path.write_bytes(b"junk")
     with pytest.raises(CheckpointError):
         read_summary(path)
+
+
+def test_the_film_round_trips_packed_and_a_slim_file_keeps_the_early_frames(tmp_path):
+    from vae.history import FILM_STYLES
+
+    rng = np.random.default_rng(0)
+    film = (rng.random((300, FILM_STYLES, 10, 28, 28)) < 0.2).astype(np.uint8) * 255
+    run = _ckpt(preset("seed")).but(film=film, film_epochs=tuple(range(1, 301)))
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "a.pt", run))
+    assert np.array_equal(loaded.film, film) and loaded.film_epochs == tuple(range(1, 301))
+    slim = load_checkpoint(save_checkpoint(tmp_path / "b.pt", run, slim=True))
+    assert len(slim.film) == len(slim.film_epochs) <= 16
+    assert slim.film_epochs[0] == 1 and slim.film_epochs[-1] == 300
+    assert sum(e <= 10 for e in slim.film_epochs) >= 3  # early epochs change most: evenly spaced would keep 1
+    assert np.array_equal(slim.film[-1], film[-1])
+
+
+def test_a_file_from_before_films_loads_without_one(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    del payload["film"], payload["film_epochs"]
+    torch.save(payload, path)
+    loaded = load_checkpoint(path)
+    assert len(loaded.film) == 0 and loaded.film_epochs == ()
+
+
+@pytest.mark.parametrize("shape", [[1, 4, 10, 28, 28], [10**9, 4, 10, 28, 28], [1, 3, 10, 28, 28]])
+def test_a_packed_film_that_lies_about_its_size_is_refused(tmp_path, shape):
+    """A zlib bomb, or bytes that do not fill the shape they claim: a clear error, never gigabytes."""
+    import zlib
+
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    data = np.frombuffer(zlib.compress(bytes(100)), np.uint8).copy()
+    payload["film"], payload["film_epochs"] = {"zlib": torch.from_numpy(data), "shape": shape}, [1]
+    torch.save(payload, path)
+    _assert_clear_error(path, match="does not match its own config or format")

@@ -206,3 +206,42 @@ def test_a_published_log_never_changes_under_its_reader():
     assert seen.tolist() == [[1.0, 2.0]] and len(rows.view()) == 101
     with pytest.raises(ValueError):
         seen[0, 0] = 5  # read-only
+
+
+def test_each_epoch_draws_the_same_styles_in_its_film_frame(mnist):
+    """The film decodes fixed styles every epoch (a student sees the same digits sharpen), unlike the
+    tutorial's rows, whose style is new each epoch; a resumed run goes on with the same styles."""
+    from vae.history import FILM_STYLES
+
+    trainer = Trainer(preset("tiny").replace(epochs=3), mnist, device="cpu")
+    trainer.run()
+    view = trainer.view
+    assert view.film.shape == (3, FILM_STYLES, 10, 28, 28) and view.film.dtype == np.uint8
+    assert view.film_epochs == (1, 2, 3)
+    model = view.model  # the last epoch's weights draw the last frame from the run's fixed styles
+    styles = trainer._history.styles
+    with torch.no_grad():
+        again = model.digit_row(styles).reshape(FILM_STYLES, 10, 28, 28).numpy()
+    assert np.abs(again * 255 - view.film[-1]).max() <= 0.5 + 1e-3
+    resumed = Trainer(preset("tiny").replace(epochs=4), mnist, device="cpu", resume=trainer.to_checkpoint())
+    assert torch.equal(resumed._history.styles, styles)
+
+
+def test_a_judge_scores_each_epoch_on_what_it_draws(mnist):
+    """With a judge, each epoch records how often the digits it draws are the digits asked for."""
+    from torch import nn
+
+    class SaysThree(nn.Module):  # a judge that calls everything a 3: one class in ten is right
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return torch.nn.functional.one_hot(torch.full((len(x),), 3), 10).float() + self.w
+
+    trainer = Trainer(preset("tiny").replace(epochs=2), mnist, device="cpu", judge=SaysThree())
+    trainer.run()
+    assert [m["judged_acc"] for m in trainer.view.epoch_metrics] == pytest.approx([0.1, 0.1])
+    plain = Trainer(preset("classic").replace(epochs=1), mnist, device="cpu", judge=SaysThree())
+    plain.run()  # a plain VAE cannot be asked for a digit: nothing to judge
+    assert "judged_acc" not in plain.view.epoch_metrics[-1]

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import os
 import re
+import zlib
 from pathlib import Path
 from types import MappingProxyType
 
@@ -20,6 +21,7 @@ import torch
 
 from vae import files
 from vae.config import Config
+from vae.history import FILM_STYLES, spread
 from vae.model import NUM_CLASSES, ConditionalVAE, parameter_counts
 from vae.run import LIVE, RunView, frozen, saved_state
 
@@ -27,7 +29,9 @@ FORMAT = "vae-explorer-checkpoint"
 VERSION = 1
 SUFFIX = ".pt"
 SLIM_STEPS = 2000  # a slim file keeps at most this many rows of the step log...
-SLIM_ROWS = 30  # ...and this many epoch sample rows, evenly spaced, the last always kept
+SLIM_ROWS = 30  # ...and this many epoch sample rows, evenly spaced, the last always kept...
+SLIM_FILM = 16  # ...and this many film frames, more of them early on (vae.history.spread)
+MAX_UNPACKED = 200_000_000  # bytes a packed array may claim to unpack to (a crafted file could claim more)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
@@ -97,11 +101,14 @@ def checkpoint_bytes(run: RunView) -> bytes:
 
 def _payload(run: RunView, slim: bool) -> dict:
     steps, rows, epochs = dict(run.steps), run.sample_rows, list(run.sample_epochs)
+    film, film_epochs = run.film, list(run.film_epochs)
     if slim:
         keep_steps = _thin(run.logged_steps, SLIM_STEPS)
         steps = {k: np.asarray(v)[keep_steps] for k, v in steps.items()}
         keep = _thin(len(rows), SLIM_ROWS)
         rows, epochs = np.asarray(rows)[keep], [epochs[i] for i in keep]
+        keep = spread(len(film), SLIM_FILM)
+        film, film_epochs = np.asarray(film)[keep], [film_epochs[i] for i in keep]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -116,6 +123,8 @@ def _payload(run: RunView, slim: bool) -> dict:
         # Stored as bytes: a 20-epoch grid is 157 KB instead of 627 KB.
         "sample_rows": torch.as_tensor(np.round(np.asarray(rows) * 255).astype(np.uint8)),
         "sample_epochs": [int(e) for e in epochs],
+        "film": _pack(np.asarray(film, np.uint8)),  # zlib: the frames are mostly black, a fifth the bytes
+        "film_epochs": [int(e) for e in film_epochs],
         "dataset": {k: _plain(v) for k, v in run.dataset.items()},
         "command": run.command,
         "created": run.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -156,6 +165,7 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
         epoch, step = _count(payload.get("epoch", 0)), _count(payload.get("step", 0))
         steps = _steps(payload.get("step_metrics"))
         rows, row_epochs = _rows(payload.get("sample_rows"), payload.get("sample_epochs"))
+        film, film_epochs = _film(payload.get("film"), payload.get("film_epochs"))
         run = RunView(
             config=config,
             model=model.eval().requires_grad_(False),
@@ -168,6 +178,8 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
             steps=steps,
             sample_rows=rows,
             sample_epochs=row_epochs,
+            film=film,
+            film_epochs=film_epochs,
             dataset=MappingProxyType(_plain_dict(payload.get("dataset"), "dataset")),
             command=str(payload.get("command", "")),
             created=str(payload.get("created", "")),
@@ -260,6 +272,40 @@ def _rows(rows: object, epochs: object) -> tuple[np.ndarray, tuple[int, ...]]:
     if not isinstance(epochs, list) or len(epochs) != len(array) or not all(isinstance(e, int) for e in epochs):
         raise ValueError("sample_epochs must list one epoch number per sample row")
     return frozen(array), tuple(epochs)
+
+
+def _pack(array: np.ndarray) -> dict:
+    """A uint8 array as {"zlib": its compressed bytes (a uint8 tensor), "shape": [...]} (loads safely)."""
+    data = np.frombuffer(zlib.compress(np.ascontiguousarray(array).tobytes(), 6), np.uint8)
+    return {"zlib": torch.from_numpy(data.copy()), "shape": list(array.shape)}
+
+
+def _unpack(packed: object, row_shape: tuple[int, ...]) -> np.ndarray:
+    """The array `_pack` packed, whose rows must have `row_shape` (ValueError if not, or if it would be
+    larger than MAX_UNPACKED bytes: a few bytes of zlib can claim gigabytes)."""
+    if not isinstance(packed, dict) or not isinstance(packed.get("zlib"), torch.Tensor):
+        raise ValueError("a packed array must hold its zlib bytes")
+    shape = packed.get("shape")
+    if not isinstance(shape, list) or tuple(shape[1:]) != row_shape or not all(isinstance(n, int) for n in shape):
+        raise ValueError(f"a packed array must have rows of shape {row_shape}, got {shape!r}")
+    size = int(np.prod(shape))
+    if not 0 <= size <= MAX_UNPACKED:
+        raise ValueError(f"a packed array claims {size:,} bytes")
+    unpacker = zlib.decompressobj()
+    data = unpacker.decompress(packed["zlib"].numpy().tobytes(), size + 1)
+    if len(data) != size:
+        raise ValueError("a packed array does not hold what its shape says")
+    return np.frombuffer(data, np.uint8).reshape(shape)
+
+
+def _film(packed: object, epochs: object) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Film frames (F, S, 10, 28, 28) uint8 and their epochs; none in a file from before films."""
+    if packed is None:
+        return frozen(np.zeros((0, FILM_STYLES, NUM_CLASSES, 28, 28), np.uint8)), ()
+    film = _unpack(packed, (FILM_STYLES, NUM_CLASSES, 28, 28))
+    if not isinstance(epochs, list) or len(epochs) != len(film) or not all(isinstance(e, int) for e in epochs):
+        raise ValueError("film_epochs must list one epoch number per film frame")
+    return frozen(film.copy()), tuple(epochs)
 
 
 def _epoch_metrics(saved: object) -> tuple[MappingProxyType, ...]:

@@ -17,6 +17,10 @@ from torch import nn
 GOOD_STATE_EVERY = 25
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good weights were restored."""
+
+
 class NanGuard:
     def __init__(self, model: nn.Module) -> None:
         self.model = model

@@ -13,6 +13,8 @@ import os
 import threading
 from pathlib import Path
 
+from torch import nn
+
 from vae import files, memory
 from vae.checkpoint import (
     CheckpointError,
@@ -27,6 +29,7 @@ from vae.checkpoint import (
 from vae.config import Config
 from vae.data import Dataset, load_dataset
 from vae.device import resolve_device
+from vae.judge import judge_path, load_judge
 from vae.run import RunView
 from vae.trainer import Trainer
 
@@ -80,13 +83,22 @@ class Lab:
             # view): collect now, or its memory stays held for minutes while `check_fits` counted it freed.
             gc.collect()
             what = f"resumed from {resume.label}" if resume is not None else "started"
-            trainer = Trainer(config, dataset, resume=resume, command=f"VAE Explorer app, Train page ({what})")
+            command = f"VAE Explorer app, Train page ({what})"
+            trainer = Trainer(config, dataset, resume=resume, command=command, judge=self.judge(dataset))
             trainer.add_callback("on_epoch_end", self._autosave)
             # A server lives for a whole lesson: give freed memory back as epochs go by.
             trainer.add_callback("on_epoch_end", lambda _: memory.trim())
             self.trainer, self.autosave_error = trainer, None
             trainer.start()
             return trainer
+
+    def judge(self, dataset: Dataset) -> nn.Module | None:
+        """The judge of `dataset` if one was trained and kept (`python -m vae evaluate` does; the shipped
+        data's judges come with the repo), else None: a Start never waits a minute to train one."""
+        try:
+            return load_judge(judge_path(dataset, self.checkpoint_dir))[0]
+        except (OSError, ValueError, RuntimeError):
+            return None
 
     def _autosave(self, trainer: Trainer) -> None:
         """Save the run for a restart. A failure (a full disk, say) is reported, not fatal: the run in

@@ -25,6 +25,8 @@ from vae.model import NUM_CLASSES, ConditionalVAE
 LIVE = "Live run"  # what the app calls the live run (a checkpoint may not be named so)
 _NO_ROWS = np.zeros((0, NUM_CLASSES, 28, 28), np.float32)
 _NO_ROWS.flags.writeable = False
+_NO_FILM = np.zeros((0, 4, NUM_CLASSES, 28, 28), np.uint8)
+_NO_FILM.flags.writeable = False
 
 
 class RunState(enum.Enum):
@@ -60,7 +62,9 @@ class RunView:
     `model` is an eval-mode copy on the CPU, never the weights being trained: while a run trains it
     holds the weights of the last finished epoch (pictures change once per epoch), once it pauses or
     ends the weights it stopped with. `steps` columns are (S,) arrays of the step log; `sample_rows`
-    (R, 10, 28, 28) in [0, 1] are the tutorial's picture, one row per epoch in `sample_epochs`.
+    (R, 10, 28, 28) in [0, 1] are the tutorial's picture, one row per epoch in `sample_epochs` (a new
+    random style each); `film` frames are the same few styles drawn at each epoch in `film_epochs`
+    (0-255), so the same digits sharpen from frame to frame. See `vae.history`.
     """
 
     config: Config
@@ -74,6 +78,8 @@ class RunView:
     steps: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
     sample_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)
     sample_epochs: tuple[int, ...] = ()
+    film: np.ndarray = field(default_factory=lambda: _NO_FILM)  # (F, S, 10, 28, 28) uint8: the same styles each epoch
+    film_epochs: tuple[int, ...] = ()
     dataset: Mapping = field(default_factory=lambda: MappingProxyType({}))  # Dataset.summary()
     progress: Progress | None = None
     error: str | None = None  # why a failed run failed

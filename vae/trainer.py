@@ -2,9 +2,8 @@
 
 Images live in one tensor on the device; each epoch slices batches from a seeded random permutation
 (no per-item Dataset/DataLoader), about 10x faster for these small MLPs. Only the training thread
-touches the live model. Everyone else reads `Trainer.view`, an immutable `RunView` the loop replaces
-(one reference swap) at each epoch end, every PUBLISH_EVERY seconds of steps, and at each change of
-state: no reader ever takes a lock or waits on training.
+touches the live model; everyone else reads `Trainer.view`, a `RunView` the loop replaces (one
+reference swap) at each epoch end, every PUBLISH_EVERY s of steps and at each change of state.
 """
 
 from __future__ import annotations
@@ -17,28 +16,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from types import MappingProxyType
 
-import numpy as np
 import torch
+from torch import nn
 
 from vae.config import Config
 from vae.data import Dataset
 from vae.device import resolve_device
-from vae.evaluate import evaluate_elbo
-from vae.generate import sample_row
-from vae.guard import GOOD_STATE_EVERY, NanGuard
+from vae.guard import GOOD_STATE_EVERY, NanGuard, TrainingDiverged
+from vae.history import BATCHES, NOISE, PARTS, History, seeded
 from vae.losses import vae_loss
-from vae.model import NUM_CLASSES, ConditionalVAE
+from vae.model import ConditionalVAE
 from vae.run import LIVE, Progress, RunState, RunView
-from vae.steplog import GrowingArray, StepLog
 from vae.worker import Worker
 
-STEP_COLUMNS = ("step", "epoch", "loss", "recon", "kl", "class", "acc")
-PARTS = ("loss", "recon", "kl", "class", "acc")
 PUBLISH_EVERY = 0.25  # seconds between views that only bring progress and new steps
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good weights were restored."""
 
 
 def train_step(
@@ -58,18 +49,12 @@ def train_step(
     return parts
 
 
-def seeded(seed: int, epoch: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A generator for one (seed, epoch, stream): resuming at an epoch boundary replays exactly."""
-    g = torch.Generator(device)
-    g.manual_seed((seed * 1_000_003 + epoch) * 8 + stream)
-    return g
-
-
 class Trainer(Worker):
     """Trains one `ConditionalVAE` on one `Dataset`, in the calling thread (`run`) or its own (`start`).
 
     Events for `add_callback`: "on_step_end", "on_epoch_end" (after that epoch's view is published),
-    "on_finish"; each callback gets the trainer, in the training thread.
+    "on_finish"; each callback gets the trainer, in the training thread. A `judge` (vae.judge) adds
+    to each epoch's metrics how often the digits it draws are the digits asked for.
     """
 
     def __init__(
@@ -79,6 +64,7 @@ class Trainer(Worker):
         device: torch.device | str | None = None,
         resume: RunView | None = None,
         command: str = "",
+        judge: nn.Module | None = None,
     ) -> None:
         self.run_id = uuid.uuid4().hex[:8]
         super().__init__(name=f"vae-trainer-{self.run_id}")
@@ -91,17 +77,15 @@ class Trainer(Worker):
         # `seed` step is 12 % faster, a `classic` step 28 %: bench/train_speed.py)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, fused=True)
         self._data = [t.to(self.device) for t in (dataset.train_x, dataset.train_y, dataset.test_x, dataset.test_y)]
+        self._judge = judge.to(self.device) if judge is not None else None
         self._callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
         self.error: str | None = None
         self.epoch = self.step = self.step_in_epoch = 0  # finished epochs, optimizer steps, steps this epoch
-        self._steps = StepLog(STEP_COLUMNS)
-        self._epochs: tuple[MappingProxyType, ...] = ()
-        self._rows = GrowingArray((NUM_CLASSES, 28, 28), np.float32)  # one sample row per epoch
-        self._row_epochs: tuple[int, ...] = ()  # the epoch of each row (a slim checkpoint keeps only some)
         self._rate = 0.0  # steps/s, smoothed
         self._epoch_end_seconds = 0.0  # an epoch's test evaluation and sample row, smoothed
         if resume is not None:
             self._load(resume)
+        self._history = History(config, resume)
         self._guard = NanGuard(self.model)
         self._optimizer_state: dict | None = None
         self._view = RunView(config, self.model.cpu_copy(), label=LIVE, run_id=f"live-{self.run_id}", live=True)
@@ -144,10 +128,10 @@ class Trainer(Worker):
         n = len(train_y)
         last = published = time.perf_counter()
         while self.epoch < c.epochs and not self.stopping:
-            perm = torch.randperm(n, generator=seeded(c.seed, self.epoch, 0)).to(self.device)
-            eps_gen = seeded(c.seed, self.epoch, 1, self.device)  # the reparameterization noise
+            perm = torch.randperm(n, generator=seeded(c.seed, self.epoch, BATCHES)).to(self.device)
+            eps_gen = seeded(c.seed, self.epoch, NOISE, self.device)  # the reparameterization noise
             self.model.train()
-            first_row, self.step_in_epoch = len(self._steps), 0
+            first_row, self.step_in_epoch = len(self._history.steps), 0
             for start in range(0, n, c.batch_size):
                 if self._checkpoint():
                     self._log_pending()
@@ -182,23 +166,17 @@ class Trainer(Worker):
 
     def _log_pending(self) -> None:
         """Log the steps the NaN guard holds; stop with TrainingDiverged at a loss that is not finite."""
-        bad = self._guard.flush(lambda step, parts: self._steps.append([step, self.epoch + 1, *parts]))
+        bad = self._guard.flush(lambda step, parts: self._history.log_step(step, self.epoch + 1, parts))
         if bad is not None:
             self.step = bad[0] - 1  # the last step whose loss was finite
             self._diverged(f"The loss became {bad[1]}", bad[0])
 
     def _end_epoch(self, first_row: int, test_x: torch.Tensor, test_y: torch.Tensor) -> None:
-        """Test the epoch's weights, draw its sample row, and publish them with a copy of the weights."""
+        """Record the epoch (its tests and pictures) and publish it with a copy of the weights."""
         if not self._guard.weights_finite():  # a finite loss that stepped the weights to inf, no step after it
             self._diverged("The weights became NaN or infinite", self.step)
-        # Train metrics: the mean over this epoch's steps (training mode, weights changing as they go).
-        train = {f"train_{p}": float(np.mean(self._steps.column(p, first_row))) for p in PARTS}
-        test = evaluate_elbo(self.model, test_x, test_y, generator=seeded(self.config.seed, self.epoch, 2, self.device))
-        self._rows.append(sample_row(self.model, seeded(self.config.seed, self.epoch, 3)))
+        self._history.end_epoch(self.model, self.epoch + 1, self.step, first_row, (test_x, test_y), self._judge)
         self.epoch += 1
-        metrics = {"epoch": self.epoch, "step": self.step, **train, **{f"test_{k}": float(v) for k, v in test.items()}}
-        self._epochs = (*self._epochs, MappingProxyType(metrics))
-        self._row_epochs = (*self._row_epochs, self.epoch)
         self._guard.keep()
         self._publish(weights=True)
 
@@ -213,8 +191,7 @@ class Trainer(Worker):
         for fn in self._callbacks[event]:
             fn(self)
 
-    # --- publishing ----------------------------------------------------------------------------
-    def _changed(self, weights: bool) -> None:
+    def _changed(self, weights: bool) -> None:  # the Worker's state changed
         self._publish(weights)
 
     def _publish(self, weights: bool) -> None:
@@ -237,10 +214,7 @@ class Trainer(Worker):
                 state=self.state,
                 epoch=self.epoch,
                 step=self.step,
-                epoch_metrics=self._epochs,
-                steps=self._steps.view(),
-                sample_rows=self._rows.view(),
-                sample_epochs=self._row_epochs,
+                **self._history.fields(),
                 dataset=MappingProxyType(self.dataset.summary()),
                 progress=Progress(self.step_in_epoch, self.steps_per_epoch, rate, eta),
                 error=self.error,
@@ -261,14 +235,11 @@ class Trainer(Worker):
         if run.optimizer_state:
             self.optimizer.load_state_dict(run.optimizer_state)
         self.epoch, self.step = run.epoch, run.step
-        self._epochs = tuple(run.epoch_metrics)
-        self._steps = StepLog.from_dict(STEP_COLUMNS, dict(run.steps))
-        self._rows = GrowingArray.of(run.sample_rows, np.float32)
-        self._row_epochs = tuple(run.sample_epochs)
         self.command = self.command or run.command
 
 
 def _to_cpu(obj: object) -> object:
+    """Every tensor in nested dicts and lists (an optimizer's state) on the CPU."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu()
     if isinstance(obj, dict):

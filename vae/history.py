@@ -1,0 +1,131 @@
+"""What a run keeps of its training: the step log and, for each epoch, its metrics and pictures.
+
+Per epoch: train metrics (the mean over its steps), test metrics (`evaluate_elbo` on the test split),
+the tutorial's sample row (one *new* random style decoded as each digit), a film frame (the *same*
+FILM_STYLES styles every epoch, so a student sees the same digits sharpen), and, when a judge is
+given, how often the judge recognises the digit asked for ("judged_acc", on a small fixed batch).
+Every array only grows, so the views it hands out share its memory (`vae.steplog`).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from torch import nn
+
+from vae.config import Config
+from vae.evaluate import evaluate_elbo
+from vae.generate import sample_row
+from vae.model import NUM_CLASSES, ConditionalVAE, evaluating, one_hot
+from vae.run import RunView
+from vae.steplog import GrowingArray, StepLog
+
+STEP_COLUMNS = ("step", "epoch", "loss", "recon", "kl", "class", "acc")
+PARTS = ("loss", "recon", "kl", "class", "acc")
+FILM_STYLES = 4  # rows of a film frame: four handwritings, each as the ten digits
+JUDGED_PER_CLASS = 10  # generated digits per class that the judge checks at each epoch's end
+# Random streams of a run (see `seeded`): batches, reparameterization noise, test noise, sample rows.
+BATCHES, NOISE, TEST, ROWS, STYLES = range(5)
+
+
+def seeded(seed: int, epoch: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator for one (seed, epoch, stream): resuming at an epoch boundary replays exactly."""
+    g = torch.Generator(device)
+    g.manual_seed((seed * 1_000_003 + epoch) * 8 + stream)
+    return g
+
+
+def spread(n: int, keep: int) -> np.ndarray:
+    """Indices of at most `keep` of n epochs, the first and the last always among them, denser early on
+    (half spaced geometrically, half evenly): a model changes most in its first epochs."""
+    if n <= keep:
+        return np.arange(n)
+    early = np.round(np.geomspace(1, n, keep // 2)).astype(int) - 1
+    chosen = set(early.tolist())
+    for i in np.round(np.linspace(0, n - 1, keep)).astype(int):
+        if len(chosen) >= keep:
+            break
+        chosen.add(int(i))
+    return np.array(sorted(chosen | {n - 1}))
+
+
+def to_bytes(images: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] -> uint8 (a film frame is a quarter the memory)."""
+    return np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)
+
+
+class History:
+    def __init__(self, config: Config, resume: RunView | None = None) -> None:
+        self.config = config
+        # The film's styles and the judge's batch: fixed for the run (the same after a resume).
+        g = seeded(config.seed, 0, STYLES)
+        # A conditional model draws each style as the ten digits; a plain one draws ten styles per row.
+        n_styles = FILM_STYLES if config.conditional else FILM_STYLES * NUM_CLASSES
+        self.styles = torch.randn(n_styles, config.z_dim, generator=g)  # (S or 10 S, z_dim)
+        self.judged_z = torch.randn(JUDGED_PER_CLASS * NUM_CLASSES, config.z_dim, generator=g)  # (10 k, z_dim)
+        if resume is None:
+            self.steps = StepLog(STEP_COLUMNS)
+            self.epochs: tuple[MappingProxyType, ...] = ()
+            self.rows = GrowingArray((NUM_CLASSES, 28, 28), np.float32)
+            self.film = GrowingArray((FILM_STYLES, NUM_CLASSES, 28, 28), np.uint8)
+            self.row_epochs: tuple[int, ...] = ()  # the epoch of each row (a slim file keeps only some)
+            self.film_epochs: tuple[int, ...] = ()
+        else:
+            self.steps = StepLog.from_dict(STEP_COLUMNS, dict(resume.steps))
+            self.epochs = tuple(resume.epoch_metrics)
+            self.rows = GrowingArray.of(resume.sample_rows, np.float32)
+            self.film = GrowingArray.of(resume.film, np.uint8)
+            self.row_epochs, self.film_epochs = tuple(resume.sample_epochs), tuple(resume.film_epochs)
+
+    def log_step(self, step: int, epoch: int, parts: list[float]) -> None:
+        """One step's loss parts (in PARTS order), `epoch` being the one in progress (1-based)."""
+        self.steps.append([step, epoch, *parts])
+
+    def end_epoch(
+        self,
+        model: ConditionalVAE,
+        epoch: int,
+        step: int,
+        first_row: int,
+        test: tuple[torch.Tensor, torch.Tensor],
+        judge: nn.Module | None = None,
+    ) -> None:
+        """Record finished epoch `epoch` (1-based) of `model`, whose steps start at row `first_row` of the log."""
+        c, device = self.config, next(model.parameters()).device
+        # Train metrics: the mean over this epoch's steps (training mode, weights changing as they go).
+        metrics = {"epoch": epoch, "step": step}
+        metrics |= {f"train_{p}": float(np.mean(self.steps.column(p, first_row))) for p in PARTS}
+        tested = evaluate_elbo(model, *test, generator=seeded(c.seed, epoch - 1, TEST, device))
+        metrics |= {f"test_{k}": float(v) for k, v in tested.items()}
+        with evaluating(model):
+            frame = model.digit_row(self.styles.to(device)).reshape(FILM_STYLES, NUM_CLASSES, 28, 28)
+            if judge is not None and c.conditional:
+                metrics["judged_acc"] = judged_accuracy(model, judge, self.judged_z.to(device))
+        self.rows.append(sample_row(model, seeded(c.seed, epoch - 1, ROWS)))
+        self.film.append(to_bytes(frame.cpu().numpy()))
+        self.epochs = (*self.epochs, MappingProxyType(metrics))
+        self.row_epochs = (*self.row_epochs, epoch)
+        self.film_epochs = (*self.film_epochs, epoch)
+
+    def fields(self) -> dict:
+        """The RunView fields this history fills."""
+        return {
+            "epoch_metrics": self.epochs,
+            "steps": self.steps.view(),
+            "sample_rows": self.rows.view(),
+            "sample_epochs": self.row_epochs,
+            "film": self.film.view(),
+            "film_epochs": self.film_epochs,
+        }
+
+
+def judged_accuracy(model: ConditionalVAE, judge: nn.Module, z: torch.Tensor) -> float:
+    """The share of digits drawn from `z` (10 k, z_dim), k per class in turn, that `judge` calls the digit
+    asked for (cheap enough for every epoch's end: see BENCHMARKS.md)."""
+    asked = torch.arange(NUM_CLASSES, device=z.device).repeat_interleave(len(z) // NUM_CLASSES)
+    with evaluating(model, judge):
+        images = model.decode(z, one_hot(asked, z.device))
+        verdict = judge(images.to(next(judge.parameters()).device)).argmax(dim=1).to(asked.device)
+    return float((verdict == asked).float().mean())
