@@ -180,3 +180,11 @@ def test_the_diagram_fits_the_main_column_of_a_1024_pixel_projector(shipped_mode
     assert seen[1024, "seed-mnist"]["columnRight"] - seen[1024, "seed-mnist"]["columnLeft"] == pytest.approx(
         COLUMN_1024, abs=2
     )  # the width the unit test above assumes
+
+
+def test_a_model_whose_weights_went_to_nan_gets_a_sentence_not_a_traceback():
+    model = model_of()
+    with torch.no_grad():
+        model.mu_head.bias.fill_(float("nan"))
+    html = diagram_html(model, an_image(), 0, DIGITS)
+    assert "<svg" not in html and "NaN" in html

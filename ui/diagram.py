@@ -279,6 +279,12 @@ def diagram_html(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words
     sentence, as one HTML string (put it on a page with `draw`; not with `st.html`, which strips SVG).
     `vocab` is `ui.words.words(dataset)`: the class names and what to call an image and a label."""
     a = trace(model, x, torch.Generator().manual_seed(seed))
+    values = [a.mu, a.sigma, a.z, a.recon, a.recon_mu] + ([a.probs] if a.probs is not None else [])
+    if not all(np.isfinite(v).all() for v in values):  # weights gone to NaN: nothing to draw
+        return (
+            '<div class="model-diagram"><p>No diagram: this model computes NaN or infinite values for this '
+            f"{html.escape(vocab.item)}, so its weights are broken (a learning rate far too high does this).</p></div>"
+        )
     sentence = html.escape(diagram_sentence(len(a.mu), a.probs is not None, vocab))
     return f'<div class="model-diagram">{diagram_svg(a, model.config, vocab)}<p>{sentence}</p></div>'
 
