@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 from torch import Tensor
 
-from ui import layout
+from ui import diagram, layout
 from ui import theory_widgets as tw
 from ui.latent_canvas import latent_controls
 from ui.words import words
@@ -239,14 +239,16 @@ def reparam_widget() -> None:
         key="th_rep_table",
     )
     st.caption("Press *Resample ε*: ε and z change, μ and σ stay (they depend only on X), and f(z) wobbles a little.")
+    twist = " (the classifier is section 7's twist)" if c.conditional else ""
+    st.markdown(f"**All together.** The same {vocab.item} and the same ε, through the whole model{twist}:")
+    diagram.draw(shown.model, x, st.session_state.get("th_eps_seed", 0), vocab)
+    st.markdown(
+        "The loss is the reconstruction error plus the KL to the prior. To create a new image, skip the encoder: "
+        "draw z from N(0, I) and decode it."
+    )
 
 
 reparam_widget()
-
-st.markdown(
-    "**All together.** Image → encoder → (μ, σ) → z = μ + σ·ε → decoder → image; loss = reconstruction error + KL "
-    "to the prior. To create a new image, skip the encoder: draw z from N(0, I) and decode it."
-)
 
 st.header(f"7 · Choosing the {vocab.kind}")
 st.markdown(

@@ -44,6 +44,12 @@ def sections(at: AppTest) -> dict[str, Counter]:
     return found
 
 
+def diagram(at: AppTest) -> str:
+    """The HTML of the model's diagram (ui.diagram), the one Markdown element that holds it."""
+    (found,) = [m.value for m in at.markdown if m.value.startswith('<div class="model-diagram">')]
+    return found
+
+
 def chart_keys(at: AppTest) -> set[str]:
     return {chart.proto.id.rsplit("-", 1)[-1] for chart in at.get("plotly_chart")}
 
@@ -61,6 +67,7 @@ def test_every_section_renders_its_widget(app_env: dict[str, str], fresh_streaml
     assert s["4"]["image"] == 3 and s["4"]["plotly_chart"] == 1 and s["4"]["number_input"] == 1  # prior vs encoder
     assert s["5"]["metric"] == 3 and s["5"]["latex"] >= 3 and s["5"]["plotly_chart"] == 1  # ELBO parts, KL per dim
     assert s["6"]["dataframe"] == 1 and s["6"]["plotly_chart"] == 1 and s["6"]["button"] == 1  # reparameterization
+    assert "<svg" in diagram(at)  # all together: the model drawn with one digit's values
     assert (
         s["7"]["image"] >= 3 and s["7"]["slider"] == 1 and s["7"]["component_instance"] == 1
     )  # ten digits, blend, drag
@@ -87,6 +94,29 @@ def test_resample_eps_changes_z_but_not_mu(app_env: dict[str, str], fresh_stream
 
     at.number_input(key="th_rep_index").set_value(5).run()  # another digit: a new mu
     assert not np.allclose(at.dataframe[0].value["μ"], after["μ"])
+
+
+def test_the_diagram_shows_the_same_digit_and_eps_as_the_table(
+    app_env: dict[str, str], fresh_streamlit_caches: None
+) -> None:
+    from tests.test_diagram import row_values
+
+    at = theory_app()
+    at.run()
+    for change in (
+        None,
+        lambda: at.button(key="th_resample").click(),
+        lambda: at.number_input(key="th_rep_index").set_value(5),
+    ):
+        if change is not None:
+            change()
+            at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        rows = row_values(diagram(at))
+        table = at.dataframe[0].value
+        shown = np.array([rows[j] for j in range(len(table))])  # (z_dim, 4): mu, sigma, eps, z
+        np.testing.assert_allclose(shown, table[["μ", "σ", "ε", "z = μ + σ·ε"]].to_numpy(), atol=0.006)
+        assert "which digit" in diagram(at)
 
 
 def test_blend_slider_and_style_source(app_env: dict[str, str], fresh_streamlit_caches: None) -> None:
@@ -118,6 +148,7 @@ def test_plain_vae_says_it_has_no_digit_input(
     at.selectbox(key="sidebar_model").set_value("plain").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("no digit input" in i.value for i in at.info)
+    assert "No classifier" in diagram(at)  # the diagram has no classifier box
     assert not at.slider  # no digit blend for a model that cannot be given a digit
     assert len(at.dataframe) == 1  # the rest of the page still works
 

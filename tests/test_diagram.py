@@ -1,0 +1,190 @@
+"""ui.diagram: the model drawn with one image's values. Unit tests read the SVG it writes; the browser
+test checks that it fits the main column of a 1024x768 projector with the sidebar open, with text a
+class can read, and takes screenshots at 1024x768 and 1400x1000."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ui.diagram import LIMIT, MAX_ROWS, WIDTH, diagram_html, diagram_svg
+from ui.words import CLOTHES, DIGITS
+from vae.anatomy import trace
+from vae.config import preset
+from vae.model import ConditionalVAE
+
+ROW_TIP = re.compile(r"<title>z(\d+): μ ([-+][\d.]+), σ ([\d.]+), ε ([-+][\d.]+), z ([-+][\d.]+)</title>")
+READABLE_PX = 14  # the smallest text a projector's back row reads
+COLUMN_1024 = 564  # px: the main column at 1024x768 with the sidebar open (measured by the browser test)
+
+
+def model_of(**changes) -> ConditionalVAE:
+    torch.manual_seed(0)
+    return ConditionalVAE(preset("seed").replace(**changes).model).eval()
+
+
+def an_image() -> torch.Tensor:
+    return torch.rand(1, 784, generator=torch.Generator().manual_seed(0))
+
+
+def row_values(svg: str) -> dict[int, tuple[float, ...]]:
+    """The numbers each latent row's tooltip shows: {dimension: (mu, sigma, eps, z)}."""
+    return {int(m[0]): tuple(map(float, m[1:])) for m in ROW_TIP.findall(svg)}
+
+
+def pictures(svg: str) -> list[np.ndarray]:
+    return [
+        np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+        for data in re.findall(r'href="data:image/png;base64,([^"]+)"', svg)
+    ]
+
+
+def test_each_row_shows_its_dimensions_values_and_the_images_are_the_models():
+    model, x = model_of(), an_image()
+    a = trace(model, x, torch.Generator().manual_seed(5))
+    svg = diagram_svg(a, model.config, DIGITS)
+    rows = row_values(svg)
+    assert sorted(rows) == list(range(10))
+    for j, (mu, sigma, eps, z) in rows.items():
+        np.testing.assert_allclose([mu, sigma, eps, z], [a.mu[j], a.sigma[j], a.eps[j], a.z[j]], atol=0.006)
+    image, recon, recon_mu = pictures(svg)  # input, output from z, output from mu
+    for shown, values in ((image, a.image), (recon, a.recon), (recon_mu, a.recon_mu)):
+        assert shown.shape == (28, 28)  # square pixels are the browser's job (image-rendering: pixelated)
+        np.testing.assert_array_equal(shown, np.round(values * 255).astype(np.uint8))
+    assert "image-rendering: pixelated" in svg
+    for name in DIGITS.names:
+        assert f">{name}</text>" in svg
+    assert "which digit" in svg and ">Classifier</text>" in svg
+
+
+def test_the_seed_diagrams_text_is_readable_in_a_1024_pixel_column():
+    svg = diagram_html(model_of(), an_image(), 0, DIGITS)
+    sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', svg)]
+    assert min(sizes) * COLUMN_1024 / WIDTH >= READABLE_PX, (min(sizes), WIDTH)
+
+
+def test_fashion_names_and_words():
+    html = diagram_html(model_of(), an_image(), 0, CLOTHES)
+    for name in CLOTHES.names:
+        assert f">{name}</text>" in html
+    assert "which class" in html and "which digit" not in html
+    assert "turns the image into" in html
+    assert "\n" not in html  # one line: Markdown passes an HTML block through only up to a blank line
+
+
+def test_a_wide_latent_space_shows_its_first_rows_and_says_how_many_more():
+    html = diagram_html(model_of(z_dim=64), an_image(), 0, DIGITS)
+    assert sorted(row_values(html)) == list(range(MAX_ROWS))
+    assert f"+{64 - MAX_ROWS} more dimensions" in html
+    assert "each of the 64 numbers of z" in html
+    assert ">2×64</text>" in html and ">64+10</text>" in html  # the encoder's output, the decoder's input
+    assert len(html) < 30_000  # cheap enough to send every time a live run moves on
+
+
+def test_a_plain_vae_has_no_classifier_and_says_so():
+    model = model_of(classification_weight=0.0, z_dim=1)
+    html = diagram_html(model, an_image(), 0, DIGITS)
+    assert "No classifier" in html and ">Classifier</text>" not in html and "which digit" not in html
+    assert sorted(row_values(html)) == [0]
+    assert ">1</text>" in html  # the decoder reads z alone: 1 number
+    assert "for the one number of z;" in html
+
+
+def test_the_seed_picks_eps():
+    model, x = model_of(), an_image()
+    first, again, other = (row_values(diagram_html(model, x, s, DIGITS)) for s in (3, 3, 4))
+    assert first == again and first != other
+    assert [r[0] for r in first.values()] == [r[0] for r in other.values()]  # mu depends on x alone
+
+
+def test_bars_are_to_scale_and_a_value_out_of_range_is_marked():
+    from ui.diagram import COLUMNS, _bar
+
+    left, w = COLUMNS["mu"]
+    half = re.search(r'width="([\d.]+)"', _bar("mu", LIMIT / 2, 0, 10))
+    assert float(half[1]) == pytest.approx(w / 4, abs=0.1)
+    assert "<polygon" not in _bar("mu", -LIMIT, 0, 10)
+    beyond = _bar("mu", -2 * LIMIT, 0, 10)
+    assert "<polygon" in beyond and f'x="{left:.1f}"' in beyond  # cut at the left edge, and says so
+
+
+# In the browser: the SVG's box against the main column's content box, the smallest text in screen
+# pixels (font size x the SVG's scale), overflow anywhere up the tree, and whether the sanitiser
+# (DOMPurify, in st.html) kept the pictures' data: URLs.
+MEASURE = """svg => {
+    const column = document.querySelector('[data-testid="stMainBlockContainer"]');
+    const style = getComputedStyle(column), box = column.getBoundingClientRect();
+    const r = svg.getBoundingClientRect(), scale = svg.getScreenCTM().a;
+    const overflowing = [];
+    for (let e = svg.parentElement; e && e !== document.body; e = e.parentElement)
+        if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible') overflowing.push(e.tagName);
+    return {
+        left: r.left, right: r.right, width: r.width,
+        columnLeft: box.left + parseFloat(style.paddingLeft), columnRight: box.right - parseFloat(style.paddingRight),
+        smallestText: Math.min(...[...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * scale)),
+        overflowing, pageScrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+        pictures: [...svg.querySelectorAll('image')].filter(i => (i.getAttribute('href') || '').startsWith('data:image/png')).length,
+    };
+}"""
+
+
+@pytest.fixture
+def shipped_models_server(app_env: dict[str, str]):
+    """The app over the shipped seed models (MNIST and Fashion-MNIST), besides the tiny test model."""
+    import shutil
+    from pathlib import Path
+
+    from bench.harness import ROOT, StreamlitServer
+
+    for name in ("seed-mnist.pt", "seed-fashion-mnist.pt"):
+        shutil.copy(ROOT / "checkpoints" / name, Path(app_env["VAE_CHECKPOINT_DIR"]) / name)
+    with StreamlitServer("explorer_app.py", env=app_env) as server:
+        yield server
+
+
+@pytest.mark.browser
+def test_the_diagram_fits_the_main_column_of_a_1024_pixel_projector(shipped_models_server, browser, screenshot_dir):
+    from bench.harness import wait_for_app
+
+    seen = {}
+    for (width, height), models in (
+        ((1024, 768), ("seed-mnist", "seed-fashion-mnist")),
+        ((1400, 1000), ("seed-mnist",)),
+    ):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(shipped_models_server.url + "/Theory")
+        for model in models:
+            if model != "seed-mnist":  # the default
+                page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+                page.get_by_role("option", name=model).click()
+            page.get_by_role("heading", name="8 · Watching it learn").wait_for(timeout=120_000)
+            wait_for_app(page, 120_000)
+            kind = "class" if "fashion" in model else "digit"  # the page has been redrawn for this model
+            page.locator(".model-diagram svg text", has_text=f"which {kind}").wait_for(timeout=120_000)
+            svg = page.locator(".model-diagram svg")
+            svg.evaluate("s => s.closest('.model-diagram').scrollIntoView({block: 'center'})")
+            seen[width, model] = m = svg.evaluate(MEASURE)
+            page.screenshot(path=screenshot_dir / f"diagram_{model}_{width}x{height}.png")
+        page.close()
+    for (width, model), m in seen.items():
+        assert m["columnLeft"] - 1 <= m["left"] and m["right"] <= m["columnRight"] + 1, (width, model, m)
+        assert not m["overflowing"] and not m["pageScrolls"], (width, model, m)
+        assert m["smallestText"] >= READABLE_PX, (width, model, m)
+        assert m["pictures"] == 3, (width, model, m)  # input, output, output from mu
+    assert seen[1024, "seed-mnist"]["columnRight"] - seen[1024, "seed-mnist"]["columnLeft"] == pytest.approx(
+        COLUMN_1024, abs=2
+    )  # the width the unit test above assumes
+
+
+def test_a_model_whose_weights_went_to_nan_gets_a_sentence_not_a_traceback():
+    model = model_of()
+    with torch.no_grad():
+        model.mu_head.bias.fill_(float("nan"))
+    html = diagram_html(model, an_image(), 0, DIGITS)
+    assert "<svg" not in html and "NaN" in html

@@ -1,0 +1,294 @@
+"""The model as a diagram with live numbers: one image's way through it, drawn as one inline SVG.
+
+    input → [Encoder] → μ + σ·ε = z (one row of bars per latent dimension) → [Decoder] → output
+       ↘ [Classifier] → probabilities ──── which digit ────↗
+
+`diagram_html(model, x, seed, vocab)` returns the HTML (the SVG and one sentence under it); `draw(...)`
+puts it on the page. No plotly, no component, no JavaScript: one inline SVG, with <title> tooltips
+(each latent row's numbers, each network's layers) and the pictures as data: URLs.
+
+Why `st.markdown(..., unsafe_allow_html=True)` and not `st.html`: Streamlit 1.67's `st.html`
+sanitises with DOMPurify's HTML-only profile, which deletes every <svg> (the page kept only the
+sentence; tests/test_diagram.py's browser test fails that way). The HTML is all ours, built from
+numbers and escaped names, and is one block without blank lines, so Markdown passes it through untouched.
+
+Size: the SVG is drawn on a 600-unit-wide canvas and scales with the column (`width: 100%`, at most
+MAX_WIDTH px). At 1024x768 with the sidebar open the main column is 564 px wide, so the smallest text
+(15 units) is 14.1 px; at 1400x1000 it is 940 px, drawn at MAX_WIDTH. Latent sizes above MAX_ROWS show
+their first MAX_ROWS dimensions and say how many more there are.
+
+Cost (`python -m bench.diagram_cost`, on the shared 2-core build machine at load 6, one torch
+thread; medians of 5 rounds of 200 calls): the forward pass of one image 0.4-0.9 ms, the whole diagram
+(forward pass, three 28x28 PNGs, the SVG text) 2.5-8 ms for the seed model, z_dim 64 and a plain VAE
+alike; 17-22 KB of HTML (16.6 KB for the seed model and a real digit: PNGs under 1 KB each, the rest SVG).
+Chromium takes it into a 564-px column and lays it out in 6-15 ms (`--browser`; painting not included).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import numpy as np
+import streamlit as st
+import torch
+
+from ui.words import Words
+from vae.anatomy import Anatomy, trace
+from vae.config import ModelConfig
+from vae.images import grid, png_bytes
+from vae.model import ConditionalVAE
+
+MAX_ROWS = 16  # latent dimensions drawn; more only say "+N more"
+MAX_WIDTH = 900  # px: the figure grows with the column up to this
+LIMIT = 3.0  # mu, eps and z bars span -LIMIT..LIMIT (the prior N(0, 1) lies within +-3 99.7 % of the time)
+SIGMA_FULL = 1.25  # a sigma bar is full at this; the prior's sigma is 1
+POS, NEG, SIGMA_COLOR = "#1f77b4", "#e8700c", "#7f7f7f"  # blue > 0, orange < 0
+FONT = 15  # every label; titles are larger
+
+# x positions on the 600-unit canvas, left to right (see the module docstring's sketch)
+IMG = 60  # an image's side
+ENC_X, BOX_W = 76, 70  # encoder box; the decoder's is as wide
+CLS_W = 86  # the classifier's box, below the encoder's
+LABEL_END = 188  # row labels z0, z1, ... end here
+COLUMNS = {"mu": (192, 58), "sigma": (260, 44), "eps": (314, 58), "z": (382, 58)}  # left, width
+DEC_X = 456
+OUT_X = 540
+WIDTH = OUT_X + IMG
+
+
+# --- SVG pieces ----------------------------------------------------------------------------------
+def _text(x: float, y: float, s: str, size: int = FONT, anchor: str = "middle", **attrs: object) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'fill="currentColor"{extra}>{html.escape(s)}</text>'
+    )
+
+
+def _arrow(points: list[tuple[float, float]]) -> str:
+    """A line through `points` with an arrowhead at the last one (drawn as a triangle: no <marker> ids,
+    which would clash between two diagrams on one page)."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    d = np.array([x1 - x0, y1 - y0], dtype=float)
+    d /= np.linalg.norm(d)
+    n = np.array([-d[1], d[0]])
+    tip = np.array([x1, y1])
+    head = [tip, tip - 8 * d + 4.5 * n, tip - 8 * d - 4.5 * n]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in [*points[:-1], tuple(tip - 6 * d)])
+    return (
+        f'<polyline points="{line}" fill="none" stroke="currentColor" stroke-width="1.6" opacity="0.7"/>'
+        f'<polygon points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in head)}" fill="currentColor" opacity="0.7"/>'
+    )
+
+
+def _box(x: float, y: float, h: float, title: str, lines: list[str], tip: str, w: float = BOX_W) -> str:
+    """A network drawn as a rounded box: its name, then its layer sizes, one per line, top to bottom;
+    `tip` shows when the mouse rests on it."""
+    body = [
+        f"<g><title>{html.escape(tip)}</title>",
+        f'<rect x="{x}" y="{y:.1f}" width="{w}" height="{h:.1f}" rx="8" fill="{POS}" fill-opacity="0.07" '
+        f'stroke="currentColor" stroke-opacity="0.55" stroke-width="1.3"/>',
+    ]
+    top = y + h / 2 - 17 * (len(lines) + 1) / 2 + 13
+    body.append(_text(x + w / 2, top, title, 16, font_weight="600"))
+    body += [_text(x + w / 2, top + 17 * (i + 1), s, opacity="0.8") for i, s in enumerate(lines)]
+    return "".join(body) + "</g>"
+
+
+def _image(x: float, y: float, picture: np.ndarray, size: float = IMG) -> str:
+    """A 28x28 picture as an inline PNG, enlarged with square pixels (image-rendering: pixelated)."""
+    data = base64.b64encode(png_bytes(grid(picture[None], 1, pad=0))).decode()
+    return (
+        f'<image x="{x}" y="{y:.1f}" width="{size}" height="{size}" href="data:image/png;base64,{data}" '
+        'style="image-rendering: pixelated"/>'
+        f'<rect x="{x}" y="{y:.1f}" width="{size}" height="{size}" fill="none" stroke="currentColor" '
+        'stroke-opacity="0.4"/>'
+    )
+
+
+def _bar(column: str, value: float, y: float, h: float) -> str:
+    """One value as a bar in its column: signed columns grow from their middle (blue > 0, orange < 0),
+    the sigma column from its left edge. A value beyond the column's range is cut at the edge, where
+    a small triangle says so."""
+    left, w = COLUMNS[column]
+    if column == "sigma":
+        full = w * min(value / SIGMA_FULL, 1.0)
+        bar = f'<rect x="{left}" y="{y:.1f}" width="{full:.1f}" height="{h:.1f}" fill="{SIGMA_COLOR}"/>'
+        cut = value > SIGMA_FULL
+        edge, out = left + w, 1
+    else:
+        mid, half = left + w / 2, w / 2
+        length = half * min(abs(value) / LIMIT, 1.0)
+        x = mid if value >= 0 else mid - length
+        color = POS if value >= 0 else NEG
+        bar = f'<rect x="{x:.1f}" y="{y:.1f}" width="{length:.1f}" height="{h:.1f}" fill="{color}"/>'
+        cut = abs(value) > LIMIT
+        edge, out = (left + w, 1) if value >= 0 else (left, -1)
+    if cut:
+        pts = [(edge, y - 1), (edge + 5 * out, y + h / 2), (edge, y + h + 1)]
+        bar += f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in pts)}" fill="currentColor"/>'
+    return bar
+
+
+# --- the figure ----------------------------------------------------------------------------------
+def _hidden(layers: tuple[int, ...]) -> str:
+    """ "one hidden layer of 128 units", "hidden layers of 512, 256 units"."""
+    if len(layers) == 1:
+        return f"one hidden layer of {layers[0]} units"
+    return f"hidden layers of {', '.join(map(str, layers))} units"
+
+
+def _latent_table(a: Anatomy, top: float, row: float, shown: int) -> list[str]:
+    """The column heads "μ + σ · ε = z" above `top`, then one row of four bars per latent dimension
+    (its numbers in a tooltip), and "+N more dimensions" under them when not all are shown."""
+    parts = []
+    heads = {"mu": ("μ", "mean"), "sigma": ("σ", "spread"), "eps": ("ε", "random"), "z": ("z", "sample")}
+    for name, (symbol, word) in heads.items():
+        left, w = COLUMNS[name]
+        parts += [_text(left + w / 2, top - 31, symbol, 19, font_weight="700"), _text(left + w / 2, top - 12, word)]
+    for (name_a, name_b), op in zip([("mu", "sigma"), ("sigma", "eps"), ("eps", "z")], "+·=", strict=True):
+        parts.append(_text((sum(COLUMNS[name_a]) + COLUMNS[name_b][0]) / 2, top - 31, op, 19, font_weight="700"))
+    one = COLUMNS["sigma"][0] + COLUMNS["sigma"][1] / SIGMA_FULL  # where sigma = 1, the prior's
+    guides = [(COLUMNS[n][0] + COLUMNS[n][1] / 2, "") for n in ("mu", "eps", "z")] + [(one, "3,3")]
+    for x, dashes in guides:  # the zero line of each signed column; sigma's dashed line at 1
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 3}" x2="{x:.1f}" y2="{top + shown * row + 1}" stroke="currentColor" '
+            f'stroke-opacity="0.35" stroke-dasharray="{dashes or "none"}"/>'
+        )
+    row_left, row_width = LABEL_END - 26, sum(COLUMNS["z"]) - (LABEL_END - 26)
+    for j in range(shown):
+        y = top + j * row
+        tip = f"z{j}: μ {a.mu[j]:+.2f}, σ {a.sigma[j]:.2f}, ε {a.eps[j]:+.2f}, z {a.z[j]:+.2f}"
+        bars = "".join(
+            _bar(name, float(v[j]), y + 3, row - 6)
+            for name, v in (("mu", a.mu), ("sigma", a.sigma), ("eps", a.eps), ("z", a.z))
+        )
+        label = _text(LABEL_END, y + row / 2 + 5, f"z{j}", anchor="end", opacity="0.8")
+        parts.append(
+            f'<g><title>{html.escape(tip)}</title><rect x="{row_left}" y="{y}" width="{row_width}" height="{row}" '
+            f'fill="transparent"/>{label}{bars}</g>'
+        )
+    if len(a.mu) > shown:
+        centre = (COLUMNS["mu"][0] + sum(COLUMNS["z"])) / 2
+        more = f"+{len(a.mu) - shown} more dimensions"
+        parts.append(_text(centre, top + shown * row + 16, more, font_style="italic"))
+    return parts
+
+
+def _classifier_row(
+    probs: np.ndarray, config: ModelConfig, vocab: Words, top: float, x_bottom: float, decoder_bottom: float
+) -> tuple[list[str], float]:
+    """Under the main row: a line from the input image (its bottom at `x_bottom`) to the classifier,
+    its probabilities, and an arrow "which digit" up into the decoder. -> (parts, bottom)."""
+    p_row, p_top = 17, top + 24
+    p_mid = p_top + 5 * p_row
+    layers = ["784", *map(str, config.classifier_layers), "10"]
+    tip = f"Classifier: a network from the 784 pixels, {_hidden(config.classifier_layers)}, to 10 probabilities"
+    c_h = 17 * (len(layers) + 1) + 16
+    name_end, bar_x, bar_w = 258, 264, 100  # names end where their bars start; "T-shirt/top" is the longest
+    parts = [
+        _arrow([(IMG / 2, x_bottom + 1), (IMG / 2, p_mid), (ENC_X - 1, p_mid)]),
+        _box(ENC_X, p_mid - c_h / 2, c_h, "Classifier", layers, tip, w=CLS_W),
+        _arrow([(ENC_X + CLS_W + 1, p_mid), (name_end - 82, p_mid)]),
+        _text(bar_x + bar_w / 2, top + 12, "probabilities", 16, font_weight="600"),
+    ]
+    for k, (name, p) in enumerate(zip(vocab.names, probs, strict=True)):
+        y = p_top + k * p_row
+        parts.append(
+            f"<g><title>{html.escape(name)}: {p:.1%}</title>"
+            + _text(name_end, y + p_row / 2 + 5, name, anchor="end", opacity="0.85")
+            + f'<rect x="{bar_x}" y="{y + 3}" width="{bar_w}" height="{p_row - 6}" fill="currentColor" '
+            f'fill-opacity="0.06"/><rect x="{bar_x}" y="{y + 3}" width="{bar_w * p:.1f}" height="{p_row - 6}" '
+            f'fill="{POS}"/>'
+            + (_text(bar_x + bar_w * p + 4, y + p_row / 2 + 5, f"{p:.0%}", anchor="start") if p >= 0.01 else "")
+            + "</g>"
+        )
+    start, dec_mid = bar_x + bar_w + 40, DEC_X + BOX_W / 2
+    parts.append(_arrow([(start, p_mid), (dec_mid, p_mid), (dec_mid, decoder_bottom + 1)]))
+    parts.append(_text((start + dec_mid) / 2 - 6, p_mid - 7, f"which {vocab.kind}"))
+    return parts, max(p_top + 10 * p_row, p_mid + c_h / 2)
+
+
+def diagram_svg(a: Anatomy, config: ModelConfig, vocab: Words) -> str:
+    """The diagram of the values `a` (one image's `vae.anatomy.trace`) of a model with `config`."""
+    z_dim = len(a.mu)
+    shown = min(z_dim, MAX_ROWS)
+    row = 18 if shown <= 10 else 17
+    enc = ["784", *map(str, config.encoder_layers), f"2×{z_dim}"]
+    dec = [f"{z_dim}+10" if a.probs is not None else str(z_dim), *map(str, config.decoder_layers), "784"]
+    beside = " and the classifier's 10 probabilities" if a.probs is not None else ""
+    enc_tip = f"Encoder: a network from the 784 pixels, {_hidden(config.encoder_layers)}, to μ and σ ({z_dim} each)"
+    dec_tip = f"Decoder: a network from z ({z_dim} numbers){beside}, {_hidden(config.decoder_layers)}, to 784 pixels"
+    top = 48  # the boxes' top; the column heads of the latent table sit above its first row
+    table_h = shown * row + (22 if z_dim > shown else 0)
+    band = max(table_h, 17 * (max(len(enc), len(dec)) + 1) + 16)  # the boxes' height
+    mid = top + band / 2  # where the arrows of the main row run
+    img_y = mid - IMG / 2
+
+    # Row 1: input -> encoder -> mu, sigma, eps, z -> decoder -> output
+    parts = [
+        _text(IMG / 2, img_y - 8, "Input", 16, font_weight="600"),
+        _image(0, img_y, a.image),
+        _arrow([(IMG + 1, mid), (ENC_X - 1, mid)]),
+        _box(ENC_X, top, band, "Encoder", enc, enc_tip),
+        _arrow([(ENC_X + BOX_W + 1, mid), (LABEL_END - 26, mid)]),
+        *_latent_table(a, top + (band - table_h) / 2, row, shown),
+        _arrow([(sum(COLUMNS["z"]) + 2, mid), (DEC_X - 1, mid)]),
+        _box(DEC_X, top, band, "Decoder", dec, dec_tip),
+        _arrow([(DEC_X + BOX_W + 1, mid), (OUT_X - 1, mid)]),
+        _text(OUT_X + IMG / 2, img_y - 8, "Output", 16, font_weight="600"),
+        _image(OUT_X, img_y, a.recon),
+    ]
+    # Row 2: the output from mu (right); the classifier feeding the decoder, or a note that there is none
+    top2 = top + band + 22
+    parts += [
+        _text(OUT_X + IMG / 2, top2 + 14, "From μ", 16, font_weight="600"),
+        _text(OUT_X + IMG / 2, top2 + 31, "(ε = 0)", opacity="0.8"),
+        _image(OUT_X, top2 + 38, a.recon_mu),
+    ]
+    height = top2 + 38 + IMG + 4
+    if a.probs is None:
+        parts.append(_text(ENC_X, top2 + 26, "No classifier: a plain VAE's decoder reads z alone.", anchor="start"))
+    else:
+        classifier, bottom = _classifier_row(a.probs, config, vocab, top2, img_y + IMG, top + band)
+        parts += classifier
+        height = max(height, bottom + 4)
+    return (
+        f'<svg viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" '
+        f'aria-label="The model, with the values of one {vocab.item}" '
+        f'style="display: block; max-width: {MAX_WIDTH}px; height: auto; font-family: inherit">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+def diagram_sentence(z_dim: int, conditional: bool, vocab: Words) -> str:
+    """The one sentence under the diagram that says how to read it."""
+    guess = f" and the classifier's guess of which {vocab.kind} it is" if conditional else ""
+    numbers = "the one number of z" if z_dim == 1 else f"each of the {z_dim} numbers of z"
+    return (
+        f"The encoder turns the {vocab.item} into a mean μ and a spread σ for {numbers}; a "
+        f"random ε picks z = μ + σ·ε near μ, and the decoder draws the output from z{guess}. Blue bars are "
+        f"positive, orange negative (from −{LIMIT:g} to {LIMIT:g}; the dashed line is σ = 1, the prior's); point at a "
+        "row to read its numbers."
+    )
+
+
+def diagram_html(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words) -> str:
+    """The whole figure for one image x (1, 784) through `model`, eps drawn with `seed`: the SVG and its
+    sentence, as one HTML string (put it on a page with `draw`; not with `st.html`, which strips SVG).
+    `vocab` is `ui.words.words(dataset)`: the class names and what to call an image and a label."""
+    a = trace(model, x, torch.Generator().manual_seed(seed))
+    values = [a.mu, a.sigma, a.z, a.recon, a.recon_mu] + ([a.probs] if a.probs is not None else [])
+    if not all(np.isfinite(v).all() for v in values):  # weights gone to NaN: nothing to draw
+        return (
+            '<div class="model-diagram"><p>No diagram: this model computes NaN or infinite values for this '
+            f"{html.escape(vocab.item)}, so its weights are broken (a learning rate far too high does this).</p></div>"
+        )
+    sentence = html.escape(diagram_sentence(len(a.mu), a.probs is not None, vocab))
+    return f'<div class="model-diagram">{diagram_svg(a, model.config, vocab)}<p>{sentence}</p></div>'
+
+
+def draw(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words) -> None:
+    """Draw `diagram_html(...)` on the page (see the module docstring for why through st.markdown)."""
+    st.markdown(diagram_html(model, x, seed, vocab), unsafe_allow_html=True)
