@@ -46,6 +46,11 @@ def _info(title: str) -> PageInfo:
     return next((p for p in PAGES if p.title == title), PAGES[0])
 
 
+# Streamlit's wide layout keeps 5 rem of padding on each side of the page and 6 rem above it: on a
+# 1024x768 projector with the sidebar open that left a 564-px column. 1.5 rem beside, 3 above: 676 px.
+PROJECTOR_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 3rem; }
+</style>"""
 MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state is not)
 WIDGET_KEY = "sidebar_model"
 
@@ -58,6 +63,7 @@ def page(title: str, purpose: str, plain: str | None = None) -> RunView | None:
     rerun_guard.install()  # once per server process; see its docstring
     icon = _info(title).icon
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
+    st.html(PROJECTOR_CSS)  # only a style: it takes no room on the page
     shown = sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
     vocab = words(shown.dataset_name if shown is not None else "mnist")
     if plain is not None and shown is not None and not shown.config.conditional:

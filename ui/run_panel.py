@@ -1,0 +1,132 @@
+"""The Train page's one-screen view of a run (live or saved: the same `RunView`).
+
+Beside each other: the digits the model draws, epoch by epoch (the film: the same styles every epoch,
+with a scrubber), and two small charts (the loss, step by step on a log scale; how often it draws
+the digit asked for, epoch by epoch). Below them the model as a diagram with one test digit's live
+values. Everything else (every loss curve, train against test; the tutorial's own picture with a
+new style each epoch) waits in an expander.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from ui import state
+from ui.diagram import draw as draw_diagram
+from ui.train_charts import MAX_POINTS, RAW, TEST, TRAIN, draw_history, smooth
+from ui.words import words
+from vae.images import picture
+from vae.run import RunView
+
+DIAGRAM_DIGIT = 0  # the test image the diagram follows (the same all run long)
+JUDGED = "#2ca02c"
+
+
+def overview_figure(run: RunView) -> go.Figure:
+    """Two stacked panels: the loss of each step (log scale: the first steps' spike would flatten the
+    rest), and per epoch the test accuracy of the classifier and how often the judge recognises the
+    digit asked for."""
+    steps, epochs = run.steps, run.epoch_metrics
+    loss = np.asarray(steps.get("loss", ()), np.float64)
+    step = np.asarray(steps.get("step", np.arange(1, len(loss) + 1)), np.float64)
+    pick = slice(None, None, max(1, -(-len(loss) // MAX_POINTS)))
+    positive = np.where(loss > 0, loss, np.nan)  # a Bernoulli/Gaussian loss can dip below 0: log needs > 0
+    data = [
+        _line("each step", step[pick], positive[pick], RAW, "x", "y"),
+        _line("smoothed", step[pick], smooth(positive)[pick], TRAIN, "x", "y", width=2.5),
+    ]
+    x = np.asarray([int(m["epoch"]) for m in epochs], np.int32)
+    ends = np.asarray([int(m.get("step", 0)) for m in epochs], np.float64)
+    test = np.asarray([_vae_loss(m, run.config.beta) for m in epochs], np.float64)
+    data.append(_marks("test images", ends, np.where(test > 0, test, np.nan), TEST, "x", "y"))
+    if run.config.conditional:
+        acc = [100 * float(m.get("test_acc", np.nan)) for m in epochs]
+        data.append(_marks(f"{words(run.dataset_name).classifier} (test)", x, acc, TRAIN, "x2", "y2"))
+        judged = [100 * float(m["judged_acc"]) for m in epochs if "judged_acc" in m]
+        if judged:
+            data.append(_marks(f"draws the {words(run.dataset_name).kind} asked for", x, judged, JUDGED, "x2", "y2"))
+    kind = words(run.dataset_name).kind
+    layout = {
+        "height": 330 if run.config.conditional else 190,
+        "margin": {"l": 6, "r": 6, "t": 26, "b": 6},
+        "showlegend": True,
+        "legend": {"orientation": "h", "x": 0, "y": -0.12 if run.config.conditional else -0.3, "yanchor": "top"},
+        "uirevision": run.run_id,
+        "font": {"size": 13},
+        "xaxis": {"domain": [0, 1], "anchor": "y", "title": {"text": "step", "standoff": 2}},
+        "yaxis": {
+            "domain": [0.58, 1] if run.config.conditional else [0, 1],
+            "type": "log",
+            "title": {"text": "loss (nats)"},
+        },
+        "annotations": [_title("Loss: lower is better", 1.0)],
+    }
+    if run.config.conditional:
+        last = int(max(x, default=1))
+        layout["xaxis2"] = {"domain": [0, 1], "anchor": "y2", "range": [0.5, last + 0.5], "title": {"text": "epoch"}}
+        layout["yaxis2"] = {"domain": [0, 0.38], "anchor": "x2", "range": [0, 100], "title": {"text": "%"}}
+        layout["annotations"].append(_title(f"Right {kind}, in % (higher is better)", 0.38))
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _vae_loss(m: Mapping, beta: float) -> float:
+    return float(m.get("test_recon", np.nan)) + beta * float(m.get("test_kl", np.nan))
+
+
+def _line(name: str, x: object, y: object, color: str, xa: str, ya: str, width: float = 1.0) -> dict:
+    return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y, "xaxis": xa, "yaxis": ya,
+            "line": {"color": color, "width": width}}  # fmt: skip
+
+
+def _marks(name: str, x: Sequence, y: Sequence, color: str, xa: str, ya: str) -> dict:
+    mode = "lines+markers" if len(x) <= 60 else "lines"
+    return {"type": "scatter", "mode": mode, "name": name, "x": np.asarray(x), "y": np.asarray(y, np.float32),
+            "xaxis": xa, "yaxis": ya, "line": {"color": color}, "marker": {"size": 5}}  # fmt: skip
+
+
+def _title(text: str, y: float) -> dict:
+    return {"text": f"<b>{text}</b>", "x": 0, "y": y, "xref": "paper", "yref": "paper", "xanchor": "left",
+            "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}  # fmt: skip
+
+
+def film_frame(run: RunView) -> np.ndarray | None:
+    """The newest film frame as an RGB picture (None before the first epoch)."""
+    if not len(run.film):
+        return None
+    frame = run.film[-1].reshape(-1, 784).astype(np.float32) / 255.0  # (S * 10, 784)
+    return picture(frame, 10, scale=2, pad=1)
+
+
+def draw(run: RunView) -> None:
+    """The one-screen view of `run` (see the module docstring)."""
+    vocab = words(run.dataset_name)
+    left, right = st.columns([11, 9], gap="small")
+    with left:
+        frame = film_frame(run)
+        if frame is None:
+            st.info(f"The model's first {vocab.plural} appear when epoch 1 ends.")
+        else:
+            st.image(frame, width="stretch")
+            what = f"each row one handwriting, asked for {vocab.span}" if run.config.conditional else "40 fixed z"
+            st.markdown(f"**After epoch {run.film_epochs[-1]}**: the same styles every epoch ({what}).")
+    with right:
+        st.plotly_chart(overview_figure(run), key="train_overview", config={"displayModeBar": False})
+    x = _diagram_digit(run)
+    if x is not None:
+        draw_diagram(run.model, x, 0, vocab)
+    with st.expander("📈 Every curve, and the tutorial's picture (a new style each epoch)"):
+        draw_history(run)
+
+
+def _diagram_digit(run: RunView) -> torch.Tensor | None:
+    """The test digit the diagram follows, if the run's data is on this machine."""
+    try:
+        test_x = state.lab().dataset(run.dataset_name).test_x
+    except Exception:  # noqa: BLE001 - no test images here (the pages that need them say how to get them)
+        return None
+    return test_x[DIAGRAM_DIGIT : DIAGRAM_DIGIT + 1]
