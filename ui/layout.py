@@ -50,6 +50,7 @@ def _info(title: str) -> PageInfo:
 # 1024x768 projector with the sidebar open that left a 564-px column. 1.5 rem beside, 3 above: 676 px.
 PROJECTOR_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 3rem; }
+.st-key-train_status { scroll-margin-top: 4rem; }
 </style>"""
 MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state is not)
 WIDGET_KEY = "sidebar_model"

@@ -18,9 +18,9 @@ import torch
 
 from ui import state
 from ui.diagram import draw as draw_diagram
+from ui.film import film
 from ui.train_charts import MAX_POINTS, RAW, TEST, TRAIN, draw_history, smooth
 from ui.words import words
-from vae.images import picture
 from vae.run import RunView
 
 DIAGRAM_DIGIT = 0  # the test image the diagram follows (the same all run long)
@@ -30,12 +30,13 @@ JUDGED = "#2ca02c"
 def overview_figure(run: RunView) -> go.Figure:
     """Two stacked panels: the loss of each step (log scale: the first steps' spike would flatten the
     rest), and per epoch the test accuracy of the classifier and how often the judge recognises the
-    digit asked for."""
-    steps, epochs = run.steps, run.epoch_metrics
+    digit asked for. No legend: the titles name the lines in their colours (a legend took half the
+    height in a 300-px column)."""
+    steps, epochs, vocab = run.steps, run.epoch_metrics, words(run.dataset_name)
     loss = np.asarray(steps.get("loss", ()), np.float64)
     step = np.asarray(steps.get("step", np.arange(1, len(loss) + 1)), np.float64)
     pick = slice(None, None, max(1, -(-len(loss) // MAX_POINTS)))
-    positive = np.where(loss > 0, loss, np.nan)  # a Bernoulli/Gaussian loss can dip below 0: log needs > 0
+    positive = np.where(loss > 0, loss, np.nan)  # a log axis needs > 0 (a Gaussian loss can dip below)
     data = [
         _line("each step", step[pick], positive[pick], RAW, "x", "y"),
         _line("smoothed", step[pick], smooth(positive)[pick], TRAIN, "x", "y", width=2.5),
@@ -44,34 +45,38 @@ def overview_figure(run: RunView) -> go.Figure:
     ends = np.asarray([int(m.get("step", 0)) for m in epochs], np.float64)
     test = np.asarray([_vae_loss(m, run.config.beta) for m in epochs], np.float64)
     data.append(_marks("test images", ends, np.where(test > 0, test, np.nan), TEST, "x", "y"))
-    if run.config.conditional:
+    titles = [(f"Loss per step: {_ink('smoothed', TRAIN)} · {_ink('test images', TEST)}", 1.0)]
+    conditional = run.config.conditional
+    if conditional:
         acc = [100 * float(m.get("test_acc", np.nan)) for m in epochs]
-        data.append(_marks(f"{words(run.dataset_name).classifier} (test)", x, acc, TRAIN, "x2", "y2"))
+        data.append(_marks("classifier", x, acc, TRAIN, "x2", "y2"))
         judged = [100 * float(m["judged_acc"]) for m in epochs if "judged_acc" in m]
+        parts = [_ink(f"classifier right about test {vocab.plural}", TRAIN)]
         if judged:
-            data.append(_marks(f"draws the {words(run.dataset_name).kind} asked for", x, judged, JUDGED, "x2", "y2"))
-    kind = words(run.dataset_name).kind
+            data.append(_marks(f"draws the {vocab.kind} asked for", x[-len(judged) :], judged, JUDGED, "x2", "y2"))
+            parts.insert(0, _ink(f"draws the {vocab.kind} asked for", JUDGED))
+        titles.append(("% per epoch: " + " · ".join(parts), 0.40))
     layout = {
-        "height": 330 if run.config.conditional else 190,
-        "margin": {"l": 6, "r": 6, "t": 26, "b": 6},
-        "showlegend": True,
-        "legend": {"orientation": "h", "x": 0, "y": -0.12 if run.config.conditional else -0.3, "yanchor": "top"},
+        "height": 300 if conditional else 170,
+        "margin": {"l": 4, "r": 4, "t": 22, "b": 4},
+        "showlegend": False,
         "uirevision": run.run_id,
-        "font": {"size": 13},
-        "xaxis": {"domain": [0, 1], "anchor": "y", "title": {"text": "step", "standoff": 2}},
-        "yaxis": {
-            "domain": [0.58, 1] if run.config.conditional else [0, 1],
-            "type": "log",
-            "title": {"text": "loss (nats)"},
-        },
-        "annotations": [_title("Loss: lower is better", 1.0)],
+        "font": {"size": 12},
+        "hovermode": "x",
+        "xaxis": {"domain": [0, 1], "anchor": "y", "ticksuffix": " ", "nticks": 5},
+        "yaxis": {"domain": [0.6, 0.96] if conditional else [0, 0.9], "type": "log", "nticks": 4, "tickformat": ".0f"},
+        "annotations": [_title(text, y) for text, y in titles],
     }
-    if run.config.conditional:
+    if conditional:
         last = int(max(x, default=1))
-        layout["xaxis2"] = {"domain": [0, 1], "anchor": "y2", "range": [0.5, last + 0.5], "title": {"text": "epoch"}}
-        layout["yaxis2"] = {"domain": [0, 0.38], "anchor": "x2", "range": [0, 100], "title": {"text": "%"}}
-        layout["annotations"].append(_title(f"Right {kind}, in % (higher is better)", 0.38))
+        layout["xaxis2"] = {"domain": [0, 1], "anchor": "y2", "range": [0.5, last + 0.5], "nticks": 6,
+                            "title": {"text": "epoch", "standoff": 0}}  # fmt: skip
+        layout["yaxis2"] = {"domain": [0, 0.36], "anchor": "x2", "range": [0, 100], "dtick": 50}
     return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _ink(text: str, color: str) -> str:
+    return f"<span style='color:{color}'>{text}</span>"
 
 
 def _vae_loss(m: Mapping, beta: float) -> float:
@@ -90,16 +95,8 @@ def _marks(name: str, x: Sequence, y: Sequence, color: str, xa: str, ya: str) ->
 
 
 def _title(text: str, y: float) -> dict:
-    return {"text": f"<b>{text}</b>", "x": 0, "y": y, "xref": "paper", "yref": "paper", "xanchor": "left",
-            "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}  # fmt: skip
-
-
-def film_frame(run: RunView) -> np.ndarray | None:
-    """The newest film frame as an RGB picture (None before the first epoch)."""
-    if not len(run.film):
-        return None
-    frame = run.film[-1].reshape(-1, 784).astype(np.float32) / 255.0  # (S * 10, 784)
-    return picture(frame, 10, scale=2, pad=1)
+    return {"text": text, "x": 0, "y": y, "xref": "paper", "yref": "paper", "xanchor": "left",
+            "yanchor": "bottom", "showarrow": False, "font": {"size": 13}}  # fmt: skip
 
 
 def draw(run: RunView) -> None:
@@ -107,13 +104,11 @@ def draw(run: RunView) -> None:
     vocab = words(run.dataset_name)
     left, right = st.columns([11, 9], gap="small")
     with left:
-        frame = film_frame(run)
-        if frame is None:
-            st.info(f"The model's first {vocab.plural} appear when epoch 1 ends.")
-        else:
-            st.image(frame, width="stretch")
-            what = f"each row one handwriting, asked for {vocab.span}" if run.config.conditional else "40 fixed z"
-            st.markdown(f"**After epoch {run.film_epochs[-1]}**: the same styles every epoch ({what}).")
+        labels = vocab.names if run.config.conditional else None
+        frames_key = f"{run.run_id}-{len(run.film_epochs)}"  # a run's first n frames never change
+        film(run.film, run.film_epochs, labels, key="train_film", frames_key=frames_key)
+        what = f"each row one {vocab.style}, each column the {vocab.kind} asked for" if labels else "40 fixed z"
+        st.markdown(f"The same styles drawn after every epoch ({what}): ▶ to watch them sharpen.")
     with right:
         st.plotly_chart(overview_figure(run), key="train_overview", config={"displayModeBar": False})
     x = _diagram_digit(run)
