@@ -107,16 +107,36 @@ def test_bars_are_to_scale_and_a_value_out_of_range_is_marked():
     from ui.diagram import COLUMNS, _bar
 
     left, w = COLUMNS["mu"]
-    half = re.search(r'width="([\d.]+)"', _bar("mu", LIMIT / 2, 0, 10))
+    half = re.search(r'width="([\d.]+)"', _bar("mu", LIMIT / 2, left, w, 0, 10))
     assert float(half[1]) == pytest.approx(w / 4, abs=0.1)
-    assert "<polygon" not in _bar("mu", -LIMIT, 0, 10)
-    beyond = _bar("mu", -2 * LIMIT, 0, 10)
+    assert "<polygon" not in _bar("mu", -LIMIT, left, w, 0, 10)
+    beyond = _bar("mu", -2 * LIMIT, left, w, 0, 10)
     assert "<polygon" in beyond and f'x="{left:.1f}"' in beyond  # cut at the left edge, and says so
 
 
+def test_upright_bars_grow_up_from_the_middle_or_from_the_bottom():
+    from ui.diagram import SIGMA_FULL, _bar
+
+    def rect(svg: str) -> dict[str, float]:
+        return {k: float(v) for k, v in re.findall(r'(x|y|width|height)="([\d.]+)"', svg.split("/>")[0])}
+
+    bottom, length = 100, 80  # the axis runs from y 100 up to y 20; its middle is y 60
+    assert rect(_bar("z", LIMIT / 2, bottom, length, 5, 4, up=True)) == {"x": 5, "y": 40, "width": 4, "height": 20}
+    assert rect(_bar("z", -LIMIT / 4, bottom, length, 5, 4, up=True)) == {"x": 5, "y": 60, "width": 4, "height": 10}
+    assert rect(_bar("sigma", SIGMA_FULL / 2, bottom, length, 5, 4, up=True)) == {
+        "x": 5, "y": 60, "width": 4, "height": 40,
+    }  # fmt: skip
+    above = _bar("eps", 2 * LIMIT, bottom, length, 5, 4, up=True)
+    assert "<polygon" in above and "7.0,15.0" in above  # the triangle's tip, over the top edge (y 20)
+    below = _bar("eps", -2 * LIMIT, bottom, length, 5, 4, up=True)
+    assert "<polygon" in below and "7.0,105.0" in below  # under the bottom edge (y 100)
+
+
 # In the browser: the SVG's box against the main column's content box, the smallest text in screen
-# pixels (font size x the SVG's scale), overflow anywhere up the tree, and whether the sanitiser
-# (DOMPurify, in st.html) kept the pictures' data: URLs.
+# pixels (font size x the SVG's scale), overflow anywhere up the tree, whether the sanitiser
+# (DOMPurify, in st.html) kept the pictures' data: URLs, texts that overlap or stick out of the figure
+# (each text's box cut to +-0.35 of its font size around its middle: the glyphs, not the line height),
+# and how many lines the sentence under the figure takes.
 MEASURE = """svg => {
     const column = document.querySelector('[data-testid="stMainBlockContainer"]');
     const style = getComputedStyle(column), box = column.getBoundingClientRect();
@@ -124,12 +144,24 @@ MEASURE = """svg => {
     const overflowing = [];
     for (let e = svg.parentElement; e && e !== document.body; e = e.parentElement)
         if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible') overflowing.push(e.tagName);
+    const texts = [...svg.querySelectorAll('text')].map(t => {
+        const b = t.getBoundingClientRect(), half = 0.35 * parseFloat(t.getAttribute('font-size')) * scale;
+        const middle = (b.top + b.bottom) / 2;
+        return {s: t.textContent, left: b.left, right: b.right, top: middle - half, bottom: middle + half};
+    });
+    const overlapping = [];
+    texts.forEach((a, i) => texts.slice(i + 1).forEach(b => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom && b.top < a.bottom) overlapping.push([a.s, b.s]);
+    }));
+    const sentence = svg.closest('.model-diagram').querySelector('p');
     return {
-        left: r.left, right: r.right, width: r.width,
+        left: r.left, right: r.right, width: r.width, height: r.height,
         columnLeft: box.left + parseFloat(style.paddingLeft), columnRight: box.right - parseFloat(style.paddingRight),
         smallestText: Math.min(...[...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * scale)),
         overflowing, pageScrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth,
         pictures: [...svg.querySelectorAll('image')].filter(i => (i.getAttribute('href') || '').startsWith('data:image/png')).length,
+        overlapping, sticksOut: texts.filter(t => t.left < r.left - 1 || t.right > r.right + 1 || t.top < r.top || t.bottom > r.bottom).map(t => t.s),
+        sentenceLines: sentence ? Math.round(sentence.getBoundingClientRect().height / parseFloat(getComputedStyle(sentence).lineHeight)) : 0,
     };
 }"""
 

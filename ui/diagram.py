@@ -82,17 +82,20 @@ def _arrow(points: list[tuple[float, float]]) -> str:
     )
 
 
-def _box(x: float, y: float, h: float, title: str, lines: list[str], tip: str, w: float = BOX_W) -> str:
+def _box(
+    x: float, y: float, h: float, title: str, lines: list[str], tip: str, w: float = BOX_W, size: int = FONT
+) -> str:
     """A network drawn as a rounded box: its name, then its layer sizes, one per line, top to bottom;
     `tip` shows when the mouse rests on it."""
+    step = size + 2
     body = [
         f"<g><title>{html.escape(tip)}</title>",
         f'<rect x="{x}" y="{y:.1f}" width="{w}" height="{h:.1f}" rx="8" fill="{POS}" fill-opacity="0.07" '
         f'stroke="currentColor" stroke-opacity="0.55" stroke-width="1.3"/>',
     ]
-    top = y + h / 2 - 17 * (len(lines) + 1) / 2 + 13
-    body.append(_text(x + w / 2, top, title, 16, font_weight="600"))
-    body += [_text(x + w / 2, top + 17 * (i + 1), s, opacity="0.8") for i, s in enumerate(lines)]
+    top = y + h / 2 - step * (len(lines) + 1) / 2 + size - 2
+    body.append(_text(x + w / 2, top, title, size + 1, font_weight="600"))
+    body += [_text(x + w / 2, top + step * (i + 1), s, size, opacity="0.8") for i, s in enumerate(lines)]
     return "".join(body) + "</g>"
 
 
@@ -107,31 +110,39 @@ def _image(x: float, y: float, picture: np.ndarray, size: float = IMG) -> str:
     )
 
 
-def _bar(column: str, value: float, y: float, h: float) -> str:
-    """One value as a bar in its column: signed columns grow from their middle (blue > 0, orange < 0),
-    the sigma column from its left edge. A value beyond the column's range is cut at the edge, where
-    a small triangle says so."""
-    left, w = COLUMNS[column]
-    if column == "sigma":
-        full = w * min(value / SIGMA_FULL, 1.0)
-        bar = f'<rect x="{left}" y="{y:.1f}" width="{full:.1f}" height="{h:.1f}" fill="{SIGMA_COLOR}"/>'
-        cut = value > SIGMA_FULL
-        edge, out = left + w, 1
+def _bar(kind: str, value: float, start: float, length: float, across: float, thick: float, up: bool = False) -> str:
+    """One value as a bar on an axis `length` long from `start` (rightwards; upwards from the bottom
+    `start` when `up`), `thick` across from `across`. Signed values (mu, eps, z) grow from the axis's
+    middle over -LIMIT..LIMIT (blue > 0, orange < 0), sigma from the start over 0..SIGMA_FULL. A value
+    beyond the range is cut at the edge, where a small triangle says so."""
+    if kind == "sigma":
+        lo, hi, color = 0.0, min(value / SIGMA_FULL, 1.0), SIGMA_COLOR
+        cut = 1.0 if value > SIGMA_FULL else None
     else:
-        mid, half = left + w / 2, w / 2
-        length = half * min(abs(value) / LIMIT, 1.0)
-        x = mid if value >= 0 else mid - length
+        reach = 0.5 * min(abs(value) / LIMIT, 1.0)
+        lo, hi = (0.5, 0.5 + reach) if value >= 0 else (0.5 - reach, 0.5)
         color = POS if value >= 0 else NEG
-        bar = f'<rect x="{x:.1f}" y="{y:.1f}" width="{length:.1f}" height="{h:.1f}" fill="{color}"/>'
-        cut = abs(value) > LIMIT
-        edge, out = (left + w, 1) if value >= 0 else (left, -1)
-    if cut:
-        pts = [(edge, y - 1), (edge + 5 * out, y + h / 2), (edge, y + h + 1)]
-        bar += f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in pts)}" fill="currentColor"/>'
+        cut = (1.0 if value > 0 else 0.0) if abs(value) > LIMIT else None
+    sign = -1 if up else 1  # SVG's y grows downwards
+    a, b = sorted((start + sign * lo * length, start + sign * hi * length))
+    if up:
+        bar = f'<rect x="{across:.1f}" y="{a:.1f}" width="{thick:.1f}" height="{b - a:.1f}" fill="{color}"/>'
+    else:
+        bar = f'<rect x="{a:.1f}" y="{across:.1f}" width="{b - a:.1f}" height="{thick:.1f}" fill="{color}"/>'
+    if cut is not None:
+        edge, out = start + sign * cut * length, sign * (1 if cut else -1)
+        pts = [(edge, across - 1), (edge + 5 * out, across + thick / 2), (edge, across + thick + 1)]
+        if up:
+            pts = [(c, e) for e, c in pts]
+        bar += f'<polygon points="{" ".join(f"{u:.1f},{v:.1f}" for u, v in pts)}" fill="currentColor"/>'
     return bar
 
 
-# --- the figure ----------------------------------------------------------------------------------
+# --- what both figures say ----------------------------------------------------------------------
+HEADS = {"mu": ("μ", "mean"), "sigma": ("σ", "spread"), "eps": ("ε", "random"), "z": ("z", "sample")}
+OPS = "+·="  # between the heads: mu + sigma . eps = z
+
+
 def _hidden(layers: tuple[int, ...]) -> str:
     """ "one hidden layer of 128 units", "hidden layers of 512, 256 units"."""
     if len(layers) == 1:
@@ -139,15 +150,57 @@ def _hidden(layers: tuple[int, ...]) -> str:
     return f"hidden layers of {', '.join(map(str, layers))} units"
 
 
+def _sizes(first: str, hidden: tuple[int, ...], last: str, compact: bool) -> list[str]:
+    """A network's layer sizes, one per line: all of them, or (compact) three lines with the hidden
+    layers on the middle one ("512, 256"; "3 layers" beyond two)."""
+    if not compact:
+        return [first, *map(str, hidden), last]
+    middle = ", ".join(map(str, hidden)) if len(hidden) <= 2 else f"{len(hidden)} layers"
+    return [first, middle, last]
+
+
+def _networks(a: Anatomy, config: ModelConfig, compact: bool) -> tuple[list[str], str, list[str], str]:
+    """The encoder's and decoder's layer sizes and tooltips: (enc lines, enc tip, dec lines, dec tip)."""
+    z_dim = len(a.mu)
+    enc = _sizes("784", config.encoder_layers, f"2×{z_dim}", compact)
+    dec = _sizes(f"{z_dim}+10" if a.probs is not None else str(z_dim), config.decoder_layers, "784", compact)
+    beside = " and the classifier's 10 probabilities" if a.probs is not None else ""
+    enc_tip = f"Encoder: a network from the 784 pixels, {_hidden(config.encoder_layers)}, to μ and σ ({z_dim} each)"
+    dec_tip = f"Decoder: a network from z ({z_dim} numbers){beside}, {_hidden(config.decoder_layers)}, to 784 pixels"
+    return enc, enc_tip, dec, dec_tip
+
+
+def _classifier_tip(config: ModelConfig) -> str:
+    return f"Classifier: a network from the 784 pixels, {_hidden(config.classifier_layers)}, to 10 probabilities"
+
+
+def _dimension_tip(a: Anatomy, j: int) -> str:
+    return f"z{j}: μ {a.mu[j]:+.2f}, σ {a.sigma[j]:.2f}, ε {a.eps[j]:+.2f}, z {a.z[j]:+.2f}"
+
+
+def _values(a: Anatomy) -> tuple[tuple[str, np.ndarray], ...]:
+    return ("mu", a.mu), ("sigma", a.sigma), ("eps", a.eps), ("z", a.z)
+
+
+def _svg(parts: list[str], width: float, height: float, max_width: int, vocab: Words) -> str:
+    """The figure as one <svg> that scales with its column (width 100 %) up to `max_width` px."""
+    return (
+        f'<svg viewBox="0 0 {width} {height:.0f}" width="100%" role="img" '
+        f'aria-label="The model, with the values of one {vocab.item}" '
+        f'style="display: block; max-width: {max_width}px; height: auto; font-family: inherit">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+# --- the tall figure (Theory): one row of bars per latent dimension -------------------------------
 def _latent_table(a: Anatomy, top: float, row: float, shown: int) -> list[str]:
     """The column heads "μ + σ · ε = z" above `top`, then one row of four bars per latent dimension
     (its numbers in a tooltip), and "+N more dimensions" under them when not all are shown."""
     parts = []
-    heads = {"mu": ("μ", "mean"), "sigma": ("σ", "spread"), "eps": ("ε", "random"), "z": ("z", "sample")}
-    for name, (symbol, word) in heads.items():
+    for name, (symbol, word) in HEADS.items():
         left, w = COLUMNS[name]
         parts += [_text(left + w / 2, top - 31, symbol, 19, font_weight="700"), _text(left + w / 2, top - 12, word)]
-    for (name_a, name_b), op in zip([("mu", "sigma"), ("sigma", "eps"), ("eps", "z")], "+·=", strict=True):
+    for (name_a, name_b), op in zip([("mu", "sigma"), ("sigma", "eps"), ("eps", "z")], OPS, strict=True):
         parts.append(_text((sum(COLUMNS[name_a]) + COLUMNS[name_b][0]) / 2, top - 31, op, 19, font_weight="700"))
     one = COLUMNS["sigma"][0] + COLUMNS["sigma"][1] / SIGMA_FULL  # where sigma = 1, the prior's
     guides = [(COLUMNS[n][0] + COLUMNS[n][1] / 2, "") for n in ("mu", "eps", "z")] + [(one, "3,3")]
@@ -159,15 +212,11 @@ def _latent_table(a: Anatomy, top: float, row: float, shown: int) -> list[str]:
     row_left, row_width = LABEL_END - 26, sum(COLUMNS["z"]) - (LABEL_END - 26)
     for j in range(shown):
         y = top + j * row
-        tip = f"z{j}: μ {a.mu[j]:+.2f}, σ {a.sigma[j]:.2f}, ε {a.eps[j]:+.2f}, z {a.z[j]:+.2f}"
-        bars = "".join(
-            _bar(name, float(v[j]), y + 3, row - 6)
-            for name, v in (("mu", a.mu), ("sigma", a.sigma), ("eps", a.eps), ("z", a.z))
-        )
+        bars = "".join(_bar(name, float(v[j]), *COLUMNS[name], y + 3, row - 6) for name, v in _values(a))
         label = _text(LABEL_END, y + row / 2 + 5, f"z{j}", anchor="end", opacity="0.8")
         parts.append(
-            f'<g><title>{html.escape(tip)}</title><rect x="{row_left}" y="{y}" width="{row_width}" height="{row}" '
-            f'fill="transparent"/>{label}{bars}</g>'
+            f'<g><title>{html.escape(_dimension_tip(a, j))}</title><rect x="{row_left}" y="{y}" '
+            f'width="{row_width}" height="{row}" fill="transparent"/>{label}{bars}</g>'
         )
     if len(a.mu) > shown:
         centre = (COLUMNS["mu"][0] + sum(COLUMNS["z"])) / 2
@@ -184,12 +233,11 @@ def _classifier_row(
     p_row, p_top = 17, top + 24
     p_mid = p_top + 5 * p_row
     layers = ["784", *map(str, config.classifier_layers), "10"]
-    tip = f"Classifier: a network from the 784 pixels, {_hidden(config.classifier_layers)}, to 10 probabilities"
     c_h = 17 * (len(layers) + 1) + 16
     name_end, bar_x, bar_w = 258, 264, 100  # names end where their bars start; "T-shirt/top" is the longest
     parts = [
         _arrow([(IMG / 2, x_bottom + 1), (IMG / 2, p_mid), (ENC_X - 1, p_mid)]),
-        _box(ENC_X, p_mid - c_h / 2, c_h, "Classifier", layers, tip, w=CLS_W),
+        _box(ENC_X, p_mid - c_h / 2, c_h, "Classifier", layers, _classifier_tip(config), w=CLS_W),
         _arrow([(ENC_X + CLS_W + 1, p_mid), (name_end - 82, p_mid)]),
         _text(bar_x + bar_w / 2, top + 12, "probabilities", 16, font_weight="600"),
     ]
@@ -215,11 +263,7 @@ def diagram_svg(a: Anatomy, config: ModelConfig, vocab: Words) -> str:
     z_dim = len(a.mu)
     shown = min(z_dim, MAX_ROWS)
     row = 18 if shown <= 10 else 17
-    enc = ["784", *map(str, config.encoder_layers), f"2×{z_dim}"]
-    dec = [f"{z_dim}+10" if a.probs is not None else str(z_dim), *map(str, config.decoder_layers), "784"]
-    beside = " and the classifier's 10 probabilities" if a.probs is not None else ""
-    enc_tip = f"Encoder: a network from the 784 pixels, {_hidden(config.encoder_layers)}, to μ and σ ({z_dim} each)"
-    dec_tip = f"Decoder: a network from z ({z_dim} numbers){beside}, {_hidden(config.decoder_layers)}, to 784 pixels"
+    enc, enc_tip, dec, dec_tip = _networks(a, config, compact=False)
     top = 48  # the boxes' top; the column heads of the latent table sit above its first row
     table_h = shown * row + (22 if z_dim > shown else 0)
     band = max(table_h, 17 * (max(len(enc), len(dec)) + 1) + 16)  # the boxes' height
@@ -254,12 +298,7 @@ def diagram_svg(a: Anatomy, config: ModelConfig, vocab: Words) -> str:
         classifier, bottom = _classifier_row(a.probs, config, vocab, top2, img_y + IMG, top + band)
         parts += classifier
         height = max(height, bottom + 4)
-    return (
-        f'<svg viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" '
-        f'aria-label="The model, with the values of one {vocab.item}" '
-        f'style="display: block; max-width: {MAX_WIDTH}px; height: auto; font-family: inherit">'
-        f"{''.join(parts)}</svg>"
-    )
+    return _svg(parts, WIDTH, height, MAX_WIDTH, vocab)
 
 
 def diagram_sentence(z_dim: int, conditional: bool, vocab: Words) -> str:
