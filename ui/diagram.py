@@ -7,15 +7,23 @@
 puts it on the page. No plotly, no component, no JavaScript: one inline SVG, with <title> tooltips
 (each latent row's numbers, each network's layers) and the pictures as data: URLs.
 
+Two figures, one flow, the same pieces (`_box`, `_bar`, `_arrow`, ...): the tall one (`diagram_svg`, the
+Theory page) gives each latent dimension a row of four bars, with the classifier's named probabilities
+below; the compact one (`compact=True`, `compact_svg`, the Train page, where it shares the screen with
+the curves and the sample grid) draws μ, σ, ε and z as four small charts side by side, one upright bar
+per dimension, and the classifier with its ten upright bars in a strip below, feeding the decoder.
+
 Why `st.markdown(..., unsafe_allow_html=True)` and not `st.html`: Streamlit 1.67's `st.html`
 sanitises with DOMPurify's HTML-only profile, which deletes every <svg> (the page kept only the
 sentence; tests/test_diagram.py's browser test fails that way). The HTML is all ours, built from
 numbers and escaped names, and is one block without blank lines, so Markdown passes it through untouched.
 
-Size: the SVG is drawn on a 600-unit-wide canvas and scales with the column (`width: 100%`, at most
+Size: the tall SVG is drawn on a 600-unit-wide canvas and scales with the column (`width: 100%`, at most
 MAX_WIDTH px). At 1024x768 with the sidebar open the main column is 564 px wide, so the smallest text
 (15 units) is 14.1 px; at 1400x1000 it is 940 px, drawn at MAX_WIDTH. Latent sizes above MAX_ROWS show
-their first MAX_ROWS dimensions and say how many more there are.
+their first MAX_ROWS dimensions and say how many more there are. The compact SVG is 680 units wide and
+at most 680 px (C_MAX_WIDTH): in the 564-px column its text (16 units) is 13.3 px and it is 136-183 px
+high (no classifier; Fashion-MNIST's names on two lines), never more than its viewBox's 220.
 
 Cost (`python -m bench.diagram_cost`, on the shared 2-core build machine at load 6, one torch
 thread; medians of 5 rounds of 200 calls): the forward pass of one image 0.4-0.9 ms, the whole diagram
@@ -55,6 +63,19 @@ COLUMNS = {"mu": (192, 58), "sigma": (260, 44), "eps": (314, 58), "z": (382, 58)
 DEC_X = 456
 OUT_X = 540
 WIDTH = OUT_X + IMG
+
+# The compact figure (compact_svg): one wide strip, a 680-unit canvas drawn at most 680 px wide, so it is
+# never taller than its viewBox; in the 564-px column its smallest text (C_FONT) is 13.3 px.
+C_WIDTH, C_MAX_WIDTH, C_FONT = 680, 680, 16
+C_IMG = 60
+C_ENC_X, C_BOX_W, C_DEC_X = 76, 80, 516  # the encoder's and the decoder's boxes
+C_OUT_X = C_WIDTH - C_IMG - 2
+CHART_X, CHART_W, CHART_GAP = 172, 68, 18  # four charts side by side: mu, sigma, eps, z
+CHART_TOP, CHART_H = 30, 80  # one vertical bar per latent dimension, -LIMIT (bottom) to LIMIT (top)
+C_MID = CHART_TOP + CHART_H / 2  # where the main row's arrows run
+STRIP = CHART_TOP + CHART_H + 26  # the classifier's strip below: its box, ten bars, "which digit"
+C_CLS_W = 92
+PROBS_X, PROBS_END, TRACK_H = 116, 496, 40  # the ten probability bars
 
 
 # --- SVG pieces ----------------------------------------------------------------------------------
@@ -301,22 +322,133 @@ def diagram_svg(a: Anatomy, config: ModelConfig, vocab: Words) -> str:
     return _svg(parts, WIDTH, height, MAX_WIDTH, vocab)
 
 
-def diagram_sentence(z_dim: int, conditional: bool, vocab: Words) -> str:
-    """The one sentence under the diagram that says how to read it."""
+# --- the compact figure (Train): one vertical bar per latent dimension, the classifier in a strip --
+def _chart_left(i: int) -> float:
+    return CHART_X + i * (CHART_W + CHART_GAP)
+
+
+def _charts(a: Anatomy, shown: int) -> list[str]:
+    """The heads "μ + σ · ε = z" over four charts side by side, each with one vertical bar per latent
+    dimension (dimension j at the same place in all four, its numbers in one tooltip), their words
+    under them, and "+N more" after the z when not all are shown."""
+    parts, bottom = [], CHART_TOP + CHART_H
+    for i, (name, (symbol, word)) in enumerate(HEADS.items()):
+        left, centre = _chart_left(i), _chart_left(i) + CHART_W / 2
+        scale = f"0 to {SIGMA_FULL:g} (dashed: 1, the prior's)" if name == "sigma" else f"−{LIMIT:g} to {LIMIT:g}"
+        guide = bottom - CHART_H / SIGMA_FULL if name == "sigma" else C_MID  # sigma = 1, or zero
+        parts += [
+            f"<g><title>{symbol}, the {word}: one bar per dimension of z, from {scale}</title>"
+            f'<rect x="{left}" y="{CHART_TOP}" width="{CHART_W}" height="{CHART_H}" fill="currentColor" '
+            'fill-opacity="0.04"/></g>',
+            f'<line x1="{left}" y1="{guide:.1f}" x2="{left + CHART_W}" y2="{guide:.1f}" stroke="currentColor" '
+            f'stroke-opacity="0.4" stroke-dasharray="{"3,3" if name == "sigma" else "none"}"/>',
+            _text(centre, CHART_TOP - 9, symbol, 20, font_weight="700"),
+            _text(centre, bottom + 17, word, C_FONT, opacity="0.8"),
+        ]
+        if i:
+            parts.append(_text(left - CHART_GAP / 2, CHART_TOP - 9, OPS[i - 1], 20, font_weight="700"))
+    slot = CHART_W / shown
+    thick = min(slot * 0.7, 12.0)
+    for j in range(shown):
+        cells = []
+        for i, (name, v) in enumerate(_values(a)):
+            x = _chart_left(i) + j * slot
+            cells.append(
+                f'<rect x="{x:.1f}" y="{CHART_TOP}" width="{slot:.1f}" height="{CHART_H}" fill="transparent"/>'
+                + _bar(name, float(v[j]), bottom, CHART_H, x + (slot - thick) / 2, thick, up=True)
+            )
+        parts.append(f"<g><title>{html.escape(_dimension_tip(a, j))}</title>{''.join(cells)}</g>")
+    if len(a.mu) > shown:
+        x = _chart_left(3) + CHART_W / 2 + 12
+        parts.append(_text(x, CHART_TOP - 9, f"+{len(a.mu) - shown} more", C_FONT, anchor="start", font_style="italic"))
+    return parts
+
+
+def _classifier_strip(probs: np.ndarray, config: ModelConfig, vocab: Words) -> tuple[list[str], float]:
+    """Under the main row: an arrow from the input image down into the classifier, its ten probabilities
+    as vertical bars with the labels under them (on two staggered lines when a name is wider than its
+    bar's place), and an arrow "which digit" up into the decoder. -> (parts, bottom)."""
+    track_top = STRIP + 4
+    mid = track_top + TRACK_H / 2
+    layers = ["784", *map(str, config.classifier_layers), "10"]
+    line = "–".join(layers) if len(layers) == 3 else "784–…–10"
+    parts = [
+        _arrow([(C_IMG / 2, C_MID + C_IMG / 2 + 1), (C_IMG / 2, mid - 25)]),
+        _box(0, mid - 24, 48, "Classifier", [line], _classifier_tip(config), w=C_CLS_W, size=C_FONT),
+        _arrow([(C_CLS_W + 1, mid), (PROBS_X - 4, mid)]),
+    ]
+    slot = (PROBS_END - PROBS_X) / 10
+    two_lines = max(map(len, vocab.names)) * 0.55 * C_FONT > slot - 4  # a rough width of the longest name
+    bottom = track_top + TRACK_H + (40 if two_lines else 22)
+    for k, (name, p) in enumerate(zip(vocab.names, probs, strict=True)):
+        centre = PROBS_X + (k + 0.5) * slot
+        label_y = track_top + TRACK_H + 16 + (18 * (k % 2) if two_lines else 0)
+        x, h = centre - 7, TRACK_H * float(p)
+        parts.append(
+            f"<g><title>{html.escape(name)}: {p:.1%}</title>"
+            f'<rect x="{centre - slot / 2:.1f}" y="{track_top}" width="{slot:.1f}" height="{bottom - track_top}" '
+            f'fill="transparent"/><rect x="{x:.1f}" y="{track_top}" width="14" height="{TRACK_H}" '
+            f'fill="currentColor" fill-opacity="0.06"/><rect x="{x:.1f}" y="{track_top + TRACK_H - h:.1f}" width="14" '
+            f'height="{h:.1f}" fill="{POS}"/>' + _text(centre, label_y, name, C_FONT, opacity="0.85") + "</g>"
+        )
+    dec_mid = C_DEC_X + C_BOX_W / 2
+    parts += [
+        _arrow([(PROBS_END + 4, mid), (dec_mid, mid), (dec_mid, CHART_TOP + CHART_H + 5)]),
+        _text(dec_mid + 8, mid - 12, f"which {vocab.kind}", C_FONT, anchor="start"),
+    ]
+    return parts, bottom
+
+
+def compact_svg(a: Anatomy, config: ModelConfig, vocab: Words) -> str:
+    """The diagram of the values `a` in one wide strip (about 680 x 200 units): the same flow as
+    `diagram_svg`, with the latent values as four small bar charts side by side."""
+    shown = min(len(a.mu), MAX_ROWS)
+    enc, enc_tip, dec, dec_tip = _networks(a, config, compact=True)
+    img_y, box_y, box_h = C_MID - C_IMG / 2, CHART_TOP - 4, CHART_H + 8
+    parts = [
+        _text(C_IMG / 2, img_y - 8, "Input", C_FONT + 1, font_weight="600"),
+        _image(0, img_y, a.image, C_IMG),
+        _arrow([(C_IMG + 1, C_MID), (C_ENC_X - 1, C_MID)]),
+        _box(C_ENC_X, box_y, box_h, "Encoder", enc, enc_tip, w=C_BOX_W, size=C_FONT),
+        _arrow([(C_ENC_X + C_BOX_W + 1, C_MID), (CHART_X - 3, C_MID)]),
+        *_charts(a, shown),
+        _arrow([(_chart_left(3) + CHART_W + 3, C_MID), (C_DEC_X - 1, C_MID)]),
+        _box(C_DEC_X, box_y, box_h, "Decoder", dec, dec_tip, w=C_BOX_W, size=C_FONT),
+        _arrow([(C_DEC_X + C_BOX_W + 1, C_MID), (C_OUT_X - 1, C_MID)]),
+        _text(C_OUT_X + C_IMG / 2, img_y - 8, "Output", C_FONT + 1, font_weight="600"),
+        _image(C_OUT_X, img_y, a.recon, C_IMG),
+    ]
+    if a.probs is None:
+        note = "No classifier: a plain VAE's decoder reads z alone."
+        parts.append(_text(C_ENC_X, STRIP + 20, note, C_FONT, anchor="start"))
+        height = STRIP + 28
+    else:
+        strip, height = _classifier_strip(a.probs, config, vocab)
+        parts += strip
+    return _svg(parts, C_WIDTH, height, C_MAX_WIDTH, vocab)
+
+
+def diagram_sentence(z_dim: int, conditional: bool, vocab: Words, compact: bool = False) -> str:
+    """The one sentence under the diagram that says how to read it (compact: the colours alone)."""
+    if compact:  # one line in the 564-px column; the bars' tooltips still hold the numbers
+        return f"Blue > 0, orange < 0 (from −{LIMIT:g} to {LIMIT:g}); dashed: σ = 1, the prior's."
+    colours = (
+        f"Blue bars are positive, orange negative (from −{LIMIT:g} to {LIMIT:g}; the dashed line is σ = 1, "
+        "the prior's); point at a row to read its numbers."
+    )
     guess = f" and the classifier's guess of which {vocab.kind} it is" if conditional else ""
     numbers = "the one number of z" if z_dim == 1 else f"each of the {z_dim} numbers of z"
     return (
         f"The encoder turns the {vocab.item} into a mean μ and a spread σ for {numbers}; a "
-        f"random ε picks z = μ + σ·ε near μ, and the decoder draws the output from z{guess}. Blue bars are "
-        f"positive, orange negative (from −{LIMIT:g} to {LIMIT:g}; the dashed line is σ = 1, the prior's); point at a "
-        "row to read its numbers."
+        f"random ε picks z = μ + σ·ε near μ, and the decoder draws the output from z{guess}. {colours}"
     )
 
 
-def diagram_html(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words) -> str:
+def diagram_html(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words, compact: bool = False) -> str:
     """The whole figure for one image x (1, 784) through `model`, eps drawn with `seed`: the SVG and its
     sentence, as one HTML string (put it on a page with `draw`; not with `st.html`, which strips SVG).
-    `vocab` is `ui.words.words(dataset)`: the class names and what to call an image and a label."""
+    `vocab` is `ui.words.words(dataset)`: the class names and what to call an image and a label.
+    `compact`: the wide, low figure (`compact_svg`, at most about 200 px high) and a one-line sentence."""
     a = trace(model, x, torch.Generator().manual_seed(seed))
     values = [a.mu, a.sigma, a.z, a.recon, a.recon_mu] + ([a.probs] if a.probs is not None else [])
     if not all(np.isfinite(v).all() for v in values):  # weights gone to NaN: nothing to draw
@@ -324,10 +456,12 @@ def diagram_html(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words
             '<div class="model-diagram"><p>No diagram: this model computes NaN or infinite values for this '
             f"{html.escape(vocab.item)}, so its weights are broken (a learning rate far too high does this).</p></div>"
         )
-    sentence = html.escape(diagram_sentence(len(a.mu), a.probs is not None, vocab))
-    return f'<div class="model-diagram">{diagram_svg(a, model.config, vocab)}<p>{sentence}</p></div>'
+    sentence = html.escape(diagram_sentence(len(a.mu), a.probs is not None, vocab, compact))
+    svg = (compact_svg if compact else diagram_svg)(a, model.config, vocab)
+    kind = "model-diagram model-diagram-compact" if compact else "model-diagram"
+    return f'<div class="{kind}">{svg}<p>{sentence}</p></div>'
 
 
-def draw(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words) -> None:
+def draw(model: ConditionalVAE, x: torch.Tensor, seed: int, vocab: Words, compact: bool = False) -> None:
     """Draw `diagram_html(...)` on the page (see the module docstring for why through st.markdown)."""
-    st.markdown(diagram_html(model, x, seed, vocab), unsafe_allow_html=True)
+    st.markdown(diagram_html(model, x, seed, vocab, compact), unsafe_allow_html=True)
