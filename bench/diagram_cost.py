@@ -7,12 +7,14 @@ layers, untrained; a plain VAE) it times `vae.anatomy.trace` alone (the forward 
 rounds with different test images, and prints the median per call of each round (the spread is the
 rounds' min-max). With `--browser`, it also times headless Chromium putting each diagram's HTML into
 a 564-px column (the main column at 1024x768) and laying it out (innerHTML, then a forced layout): the
-median of 50 times after 5 warm-ups. Painting is not included.
+median of 50 times after 5 warm-ups. Painting is not included. With `--compact`, the same for the
+compact figure (`diagram_html(..., compact=True)`, the Train page's).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -67,7 +69,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="calls per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--browser", action="store_true", help="also time Chromium's layout of each diagram")
+    parser.add_argument("--compact", action="store_true", help="the compact figure (the Train page's)")
     args = parser.parse_args()
+    draw = functools.partial(diagram_html, compact=args.compact)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     models = {
@@ -81,16 +85,16 @@ def main() -> None:
         model.eval()
         forward, whole, sizes = [], [], []
         for x in images:
-            diagram_html(model, x, 0, DIGITS)  # warm up
+            draw(model, x, 0, DIGITS)  # warm up
             forward.append(per_call_ms(lambda x=x, m=model: trace(m, x, torch.Generator().manual_seed(0)), args.n))
-            whole.append(per_call_ms(lambda x=x, m=model: diagram_html(m, x, 0, DIGITS), args.n))
-            sizes.append(len(diagram_html(model, x, 0, DIGITS).encode()))
+            whole.append(per_call_ms(lambda x=x, m=model: draw(m, x, 0, DIGITS), args.n))
+            sizes.append(len(draw(model, x, 0, DIGITS).encode()))
         print(
             f"{name:28s} forward pass {statistics.median(forward):5.2f} ms ({min(forward):.2f}-{max(forward):.2f})"
             f"   whole diagram {statistics.median(whole):5.2f} ms ({min(whole):.2f}-{max(whole):.2f})"
             f"   {min(sizes):,}-{max(sizes):,} bytes"
         )
-        pages[name] = diagram_html(model, images[0], 0, DIGITS)
+        pages[name] = draw(model, images[0], 0, DIGITS)
     if args.browser:
         for name, ms in browser_layout_ms(pages).items():
             print(f"{name:28s} Chromium: into the page and laid out in {ms:.2f} ms")

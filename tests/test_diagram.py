@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 import io
 import re
+from html import unescape
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from ui.diagram import LIMIT, MAX_ROWS, WIDTH, diagram_html, diagram_svg
+from ui.diagram import LIMIT, MAX_ROWS, WIDTH, compact_svg, diagram_html, diagram_svg
 from ui.words import CLOTHES, DIGITS
 from vae.anatomy import trace
 from vae.config import preset
@@ -107,16 +108,36 @@ def test_bars_are_to_scale_and_a_value_out_of_range_is_marked():
     from ui.diagram import COLUMNS, _bar
 
     left, w = COLUMNS["mu"]
-    half = re.search(r'width="([\d.]+)"', _bar("mu", LIMIT / 2, 0, 10))
+    half = re.search(r'width="([\d.]+)"', _bar("mu", LIMIT / 2, left, w, 0, 10))
     assert float(half[1]) == pytest.approx(w / 4, abs=0.1)
-    assert "<polygon" not in _bar("mu", -LIMIT, 0, 10)
-    beyond = _bar("mu", -2 * LIMIT, 0, 10)
+    assert "<polygon" not in _bar("mu", -LIMIT, left, w, 0, 10)
+    beyond = _bar("mu", -2 * LIMIT, left, w, 0, 10)
     assert "<polygon" in beyond and f'x="{left:.1f}"' in beyond  # cut at the left edge, and says so
 
 
+def test_upright_bars_grow_up_from_the_middle_or_from_the_bottom():
+    from ui.diagram import SIGMA_FULL, _bar
+
+    def rect(svg: str) -> dict[str, float]:
+        return {k: float(v) for k, v in re.findall(r'(x|y|width|height)="([\d.]+)"', svg.split("/>")[0])}
+
+    bottom, length = 100, 80  # the axis runs from y 100 up to y 20; its middle is y 60
+    assert rect(_bar("z", LIMIT / 2, bottom, length, 5, 4, up=True)) == {"x": 5, "y": 40, "width": 4, "height": 20}
+    assert rect(_bar("z", -LIMIT / 4, bottom, length, 5, 4, up=True)) == {"x": 5, "y": 60, "width": 4, "height": 10}
+    assert rect(_bar("sigma", SIGMA_FULL / 2, bottom, length, 5, 4, up=True)) == {
+        "x": 5, "y": 60, "width": 4, "height": 40,
+    }  # fmt: skip
+    above = _bar("eps", 2 * LIMIT, bottom, length, 5, 4, up=True)
+    assert "<polygon" in above and "7.0,15.0" in above  # the triangle's tip, over the top edge (y 20)
+    below = _bar("eps", -2 * LIMIT, bottom, length, 5, 4, up=True)
+    assert "<polygon" in below and "7.0,105.0" in below  # under the bottom edge (y 100)
+
+
 # In the browser: the SVG's box against the main column's content box, the smallest text in screen
-# pixels (font size x the SVG's scale), overflow anywhere up the tree, and whether the sanitiser
-# (DOMPurify, in st.html) kept the pictures' data: URLs.
+# pixels (font size x the SVG's scale), overflow anywhere up the tree, whether the sanitiser
+# (DOMPurify, in st.html) kept the pictures' data: URLs, texts that overlap or stick out of the figure
+# (each text's box cut to +-0.35 of its font size around its middle: the glyphs, not the line height),
+# and how many lines the sentence under the figure takes.
 MEASURE = """svg => {
     const column = document.querySelector('[data-testid="stMainBlockContainer"]');
     const style = getComputedStyle(column), box = column.getBoundingClientRect();
@@ -124,12 +145,24 @@ MEASURE = """svg => {
     const overflowing = [];
     for (let e = svg.parentElement; e && e !== document.body; e = e.parentElement)
         if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible') overflowing.push(e.tagName);
+    const texts = [...svg.querySelectorAll('text')].map(t => {
+        const b = t.getBoundingClientRect(), half = 0.35 * parseFloat(t.getAttribute('font-size')) * scale;
+        const middle = (b.top + b.bottom) / 2;
+        return {s: t.textContent, left: b.left, right: b.right, top: middle - half, bottom: middle + half};
+    });
+    const overlapping = [];
+    texts.forEach((a, i) => texts.slice(i + 1).forEach(b => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom && b.top < a.bottom) overlapping.push([a.s, b.s]);
+    }));
+    const sentence = svg.closest('.model-diagram').querySelector('p');
     return {
-        left: r.left, right: r.right, width: r.width,
+        left: r.left, right: r.right, width: r.width, height: r.height,
         columnLeft: box.left + parseFloat(style.paddingLeft), columnRight: box.right - parseFloat(style.paddingRight),
         smallestText: Math.min(...[...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * scale)),
         overflowing, pageScrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth,
         pictures: [...svg.querySelectorAll('image')].filter(i => (i.getAttribute('href') || '').startsWith('data:image/png')).length,
+        overlapping, sticksOut: texts.filter(t => t.left < r.left - 1 || t.right > r.right + 1 || t.top < r.top || t.bottom > r.bottom).map(t => t.s),
+        sentenceLines: sentence ? Math.round(sentence.getBoundingClientRect().height / parseFloat(getComputedStyle(sentence).lineHeight)) : 0,
     };
 }"""
 
@@ -188,3 +221,142 @@ def test_a_model_whose_weights_went_to_nan_gets_a_sentence_not_a_traceback():
         model.mu_head.bias.fill_(float("nan"))
     html = diagram_html(model, an_image(), 0, DIGITS)
     assert "<svg" not in html and "NaN" in html
+
+
+# --- the compact figure (the Train page, beside the curves and the sample grid) -------------------
+COMPACT_PX = 220  # the most screen height the compact figure may take, at any column width
+COMPACT_READABLE_PX = 13  # its smallest text in the 564-px column
+BAR = re.compile(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(#[0-9a-f]{6})"/>')
+
+
+def view_box(svg: str) -> tuple[float, float, float]:
+    """(width, height) of the viewBox and the max-width in px."""
+    w, h = map(float, re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+    return w, h, float(re.search(r"max-width: (\d+)px", svg)[1])
+
+
+def compact_of(vocab=DIGITS, seed: int = 5, **changes) -> tuple[str, object]:
+    model = model_of(**changes)
+    a = trace(model, an_image(), torch.Generator().manual_seed(seed))
+    return compact_svg(a, model.config, vocab), a
+
+
+@pytest.mark.parametrize(
+    "changes, vocab",
+    [
+        ({}, DIGITS),
+        ({}, CLOTHES),  # its names take two lines
+        ({"z_dim": 64}, DIGITS),
+        ({"classification_weight": 0.0}, DIGITS),
+        (
+            {"encoder_layers": (512, 256, 128), "decoder_layers": (128, 256, 512), "classifier_layers": (64, 32)},
+            CLOTHES,
+        ),
+    ],
+)
+def test_the_compact_diagram_is_low_and_readable_in_any_column(changes, vocab):
+    html = diagram_html(model_of(**changes), an_image(), 0, vocab, compact=True)
+    assert html.startswith('<div class="model-diagram model-diagram-compact"><svg')
+    assert "\n" not in html  # st.markdown passes an HTML block through only up to a blank line
+    w, h, max_width = view_box(html)
+    for column in (COLUMN_1024, 680, 940, 2000):  # 940: the main column at 1400x1000
+        assert h * min(column, max_width) / w <= COMPACT_PX, (column, w, h)
+    sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', html)]
+    assert min(sizes) * COLUMN_1024 / w >= COMPACT_READABLE_PX, (min(sizes), w)
+    assert len(html) < 30_000
+
+
+@pytest.mark.parametrize("z_dim", [1, 2, 10, 16, 17, 64])
+def test_the_compact_diagram_draws_one_upright_bar_per_dimension_in_each_chart(z_dim):
+    from ui.diagram import CHART_H, CHART_TOP, CHART_W, SIGMA_FULL, _chart_left
+
+    svg, a = compact_of(z_dim=z_dim)
+    shown = min(z_dim, MAX_ROWS)
+    groups = re.findall(r"<g><title>z(\d+):[^<]*</title>(.*?)</g>", svg)
+    assert [int(j) for j, _ in groups] == list(range(shown))  # one group (one tooltip) per dimension
+    assert sorted(row_values(svg)) == list(range(shown))
+    for j, (_, body) in enumerate(groups):
+        bars = [tuple(map(float, b[:4])) for b in BAR.findall(body)]
+        assert len(bars) == 4, body  # mu, sigma, eps, z: one in each chart
+        for i, ((x, y, width, height), v) in enumerate(zip(bars, (a.mu, a.sigma, a.eps, a.z), strict=True)):
+            left = _chart_left(i)
+            slot = CHART_W / shown
+            assert left + j * slot <= x and x + width <= left + (j + 1) * slot + 0.1  # its place, left to right
+            assert CHART_TOP - 0.1 <= y and y + height <= CHART_TOP + CHART_H + 0.1  # inside the chart
+            full = CHART_H * min(v[j] / SIGMA_FULL, 1) if i == 1 else CHART_H / 2 * min(abs(v[j]) / LIMIT, 1)
+            assert height == pytest.approx(full, abs=0.1), (i, j)
+    more = f"+{z_dim - shown} more"
+    assert (more in svg) == (z_dim > MAX_ROWS)
+    for word in ("μ", "σ", "ε", "z", "mean", "spread", "random", "sample", "+", "·", "="):
+        assert f">{word}</text>" in svg
+
+
+def test_the_compact_classifier_feeds_the_decoder_with_ten_labelled_bars():
+    from ui.diagram import TRACK_H
+
+    for vocab in (DIGITS, CLOTHES):
+        svg, a = compact_of(vocab)
+        tips = re.findall(r"<g><title>([^<:]+): ([\d.]+)%</title>(.*?)</g>", svg)
+        assert [name for name, _, _ in tips] == list(vocab.names)
+        label_rows = set()
+        for (name, percent, body), p in zip(tips, a.probs, strict=True):
+            assert float(percent) == pytest.approx(100 * p, abs=0.06)
+            (bar,) = [b for b in BAR.findall(body) if b[4] == "#1f77b4"]
+            assert float(bar[3]) == pytest.approx(TRACK_H * p, abs=0.1)  # upright, to scale
+            label_rows.add(re.search(rf'y="([\d.]+)"[^>]*>{re.escape(name)}</text>', body)[1])
+        assert len(label_rows) == (1 if vocab is DIGITS else 2)  # long names alternate between two lines
+        assert f"which {vocab.kind}</text>" in svg and ">Classifier</text>" in svg and ">784–128–10</text>" in svg
+
+
+def test_the_compact_diagram_of_a_plain_vae_says_it_has_no_classifier():
+    svg, _ = compact_of(classification_weight=0.0, z_dim=3)
+    assert "No classifier" in svg and ">Classifier</text>" not in svg and "which digit" not in svg
+    assert sorted(row_values(svg)) == [0, 1, 2]
+    assert ">3</text>" in svg and ">2×3</text>" in svg  # the decoder reads z alone; the encoder gives mu and sigma
+
+
+def test_the_compact_boxes_fold_many_layers_onto_one_line_and_keep_them_all_in_the_tooltip():
+    svg, _ = compact_of(encoder_layers=(512, 256), decoder_layers=(64, 128, 256), classifier_layers=(64, 32))
+    assert ">512, 256</text>" in svg and ">3 layers</text>" in svg and ">784–…–10</text>" in svg
+    assert "hidden layers of 64, 128, 256 units" in svg and "hidden layers of 64, 32 units" in svg
+
+
+def test_the_compact_sentence_is_one_short_line():
+    html = diagram_html(model_of(), an_image(), 0, DIGITS, compact=True)
+    sentence = unescape(re.search(r"<p>(.*)</p>", html)[1])
+    assert "Blue" in sentence and "σ = 1" in sentence and len(sentence) <= 70  # one line in a 564-px column
+
+
+@pytest.mark.browser
+def test_the_compact_diagram_fits_beside_the_sidebar_of_a_1024_pixel_projector(browser, screenshot_dir):
+    """tests/apps/diagram_app.py holds the compact figure as the Train page will: a wide page with the
+    sidebar open. At 1024x768 (and 1400x1000) it takes the column's width, at most COMPACT_PX + 20 px of
+    height, text a class reads, and no text overlaps another."""
+    from bench.harness import StreamlitServer, wait_for_app
+
+    seen = {}
+    with StreamlitServer("tests/apps/diagram_app.py", env={"VAE_DEVICE": "cpu"}) as server:
+        for (width, height), models in (
+            ((1024, 768), ("seed-mnist", "seed-fashion-mnist", "plain", "wide")),
+            ((1400, 1000), ("seed-mnist", "seed-fashion-mnist")),
+        ):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for model in models:
+                page.goto(f"{server.url}/?model={model}")
+                wait_for_app(page, 120_000)
+                svg = page.locator(".model-diagram-compact svg")
+                svg.wait_for(timeout=120_000)
+                seen[width, model] = svg.evaluate(MEASURE)
+                page.screenshot(path=screenshot_dir / f"diagram_compact_{model}_{width}x{height}.png")
+            page.close()
+    for (width, model), m in seen.items():
+        assert m["columnLeft"] - 1 <= m["left"] and m["right"] <= m["columnRight"] + 1, (width, model, m)
+        assert not m["overflowing"] and not m["pageScrolls"], (width, model, m)
+        assert m["height"] <= COMPACT_PX + 20, (width, model, m)
+        assert m["smallestText"] >= COMPACT_READABLE_PX, (width, model, m)
+        assert not m["overlapping"] and not m["sticksOut"], (width, model, m)
+        assert m["pictures"] == 2, (width, model, m)  # input, output
+        assert m["sentenceLines"] == 1, (width, model, m)
+    m = seen[1024, "seed-mnist"]
+    assert m["columnRight"] - m["columnLeft"] == pytest.approx(COLUMN_1024, abs=2)  # as the unit tests assume
+    assert m["width"] == pytest.approx(COLUMN_1024, abs=2)  # it takes the column's width
