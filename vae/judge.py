@@ -4,8 +4,10 @@ A VAE asked for a "3" should draw something a separate classifier also calls a 3
 small CNN trained only on the dataset's training split, never on VAE output, so its verdict on
 generated images does not share the VAE's own classifier's mistakes.
 
-Judge files hold plain dicts, lists, numbers, strings and tensors, and load with
-`torch.load(weights_only=True)`: loading never unpickles arbitrary objects.
+Judge files live in their own folder, `<checkpoints>/judges/`, apart from the user's checkpoints
+(a checkpoint saved as "judge-..." can never replace one). They hold plain dicts, lists, numbers,
+strings and tensors, and load with `torch.load(weights_only=True)`: loading never unpickles
+arbitrary objects.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from vae.data import Dataset
 FORMAT = "vae-explorer-judge"
 VERSION = 1
 CHANNELS = (16, 32)
+FOLDER = "judges"  # inside the checkpoints folder
 
 
 class Judge(nn.Module):
@@ -217,18 +220,43 @@ def dataset_tag(dataset: Dataset) -> str:
 
 
 def judge_path(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> Path:
-    return Path(directory) / f"judge-{dataset.name}-{dataset_tag(dataset)}.pt"
+    """The judge's file for `dataset`, in the `judges` folder of the checkpoints folder `directory`."""
+    return Path(directory) / FOLDER / f"judge-{dataset.name}-{dataset_tag(dataset)}.pt"
+
+
+def _legacy_path(dataset: Dataset, directory: str | os.PathLike) -> Path:
+    """Where judges were kept before they had their own folder: among the checkpoints."""
+    return Path(directory) / judge_path(dataset, directory).name
+
+
+def _load_cached(path: Path, legacy: Path) -> tuple[Judge, dict] | None:
+    """The judge file at `path`; else one at the old place `legacy`, moved to `path` where it can be
+    (so that it stops showing among the checkpoints); None when there is neither."""
+    if path.exists():
+        return load_judge(path)
+    try:
+        judge, meta = load_judge(legacy)
+    except (FileNotFoundError, ValueError):  # none, or a user's checkpoint that only has a judge's name
+        return None
+    try:
+        os.makedirs(path.parent, exist_ok=True)
+        os.replace(legacy, path)
+    except OSError:
+        pass  # a read-only checkout: the judge still judges from where it is
+    return judge, meta
 
 
 def judge_for(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> Judge:
     """The judge for `dataset`: loaded from `judge_path(...)`, or trained (seed 0) and saved there.
 
-    A judge file is a cache: one trained by another `recipe` is trained again and replaced.
+    `directory` is the checkpoints folder; the judge lives in its `judges` folder. A judge file
+    is a cache: one trained by another `recipe` is trained again and replaced.
     """
     path = judge_path(dataset, directory)
     how = recipe(len(dataset.train_y))
-    if path.exists():
-        judge, meta = load_judge(path)
+    cached = _load_cached(path, _legacy_path(dataset, directory))
+    if cached is not None:
+        judge, meta = cached
         if meta.get("tag") != dataset_tag(dataset):
             raise ValueError(f"{path} was trained on other data (tag {meta.get('tag')!r}); delete it to retrain")
         if meta.get("recipe") == how:
