@@ -198,7 +198,6 @@ def test_a_name_that_is_no_file_of_the_folder_is_refused(tmp_path, name):
 def test_names_and_listing(tmp_path):
     assert new_checkpoint_path("my run-2", tmp_path) == tmp_path / "my run-2.pt"
     save_checkpoint(tmp_path / "b.pt", _ckpt())
-    (tmp_path / "judge-mnist.pt").write_bytes(b"x")
     (tmp_path / ".b.pt.123.tmp").write_bytes(b"x")
     assert [p.name for p in list_checkpoints(tmp_path)] == ["b.pt"]
     assert list_checkpoints(tmp_path / "missing") == []

@@ -48,6 +48,8 @@ def test_sample_writes_a_png(trained, tmp_path):
     ("args", "message"),
     [
         (["evaluate", "missing.pt"], "No checkpoint"),
+        (["evaluate", "missing.pt", "--seeds", "0"], "--seeds and --n-per-class must be >= 1"),
+        (["evaluate", "missing.pt", "--temperature", "nan"], "--temperature must be a number > 0"),
         (["sample", "BAD", "--out", "x.png"], "No checkpoint"),
         (["train", "--preset", "tiny", "--epochs", "0"], "epochs must be"),
         (["train", "--preset", "tiny", "--resume", "missing.pt"], "No checkpoint"),
@@ -170,3 +172,19 @@ def test_a_device_from_the_environment_is_checked_too(monkeypatch):
         resolve_device()
     monkeypatch.setenv("VAE_DEVICE", "cpu")
     assert resolve_device() == torch.device("cpu") and resolve_device("cpu") == torch.device("cpu")
+
+
+def test_evaluate_prints_both_judges_and_keeps_them_in_their_own_folder(trained, tmp_path, monkeypatch, capsys):
+    from vae import cli
+    from vae import judge as judge_module
+    from vae.checkpoint import list_checkpoints
+
+    monkeypatch.setattr(judge_module, "train_judge", lambda data, **kw: (judge_module.Judge().eval(), 0.5))
+    args = ["evaluate", trained, "--data-dir", tmp_path / "data", "--k", "2", "--seeds", "2", "--n-per-class", "5"]
+    assert cli.main(list(map(str, args))) == 0
+    out = capsys.readouterr().out
+    assert "over 2 z seeds x 5 images per class, temperature 1" in out
+    for row in ("all judges, generated", "all judges, real test", "cnn, generated", "knn, real test"):
+        assert row in out
+    assert list((trained.parent / "judges").glob("judge-mnist-*.pt"))
+    assert list_checkpoints(trained.parent) == [trained]

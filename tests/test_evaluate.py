@@ -168,6 +168,18 @@ def test_evaluate_is_json_ready_and_reproducible(tiny_model, bernoulli_model, mn
     assert plain["judge_accuracy_on_test_images"] is None
 
 
+def test_evaluate_asks_a_panel_of_judges_over_several_seeds(tiny_model, mnist):
+    panel = {"a": AlwaysSays(0), "b": AlwaysSays(0)}
+    report = evaluate(tiny_model, mnist, judge=panel, k=2, n_per_digit=5, seed=3, n_seeds=2, temperature=0.5)
+    judged = report["conditional_accuracy"]
+    assert judged["seeds"] == [3, 4] and judged["n_per_digit"] == 5 and judged["temperature"] == 0.5
+    assert judged["per_digit"] == [1.0] + [0.0] * 9 and judged["std"] == 0.0 and judged["agreement"] == 1.0
+    assert set(judged["judges"]) == set(report["judge_accuracy_on_test_images"]["judges"]) == {"a", "b"}
+    json.dumps(report, allow_nan=False)
+    with pytest.raises(ValueError, match="n_seeds must be >= 1"):
+        evaluate(tiny_model, mnist, judge=panel, k=2, n_seeds=0)
+
+
 def test_clear_errors(tiny_model, mnist):
     with pytest.raises(ValueError, match="k must be"):
         iwae_log_likelihood(tiny_model, mnist.test_x[:4], k=0)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from vae import judge as judge_module
+from vae.config import preset
 from vae.data import Dataset
 from vae.judge import Judge, accuracy, dataset_tag, judge_for, judge_path, load_judge, recipe, save_judge, train_judge
 
@@ -151,3 +152,58 @@ def test_a_judge_that_cannot_be_kept_still_judges(mnist, tmp_path, monkeypatch, 
     assert isinstance(judge_for(mnist, tmp_path), Judge)
     assert not judge_path(mnist, tmp_path).exists()
     assert "the judge could not be kept in" in capsys.readouterr().err
+
+
+def _tiny_checkpoint():
+    from vae.checkpoint import Checkpoint
+    from vae.model import ConditionalVAE
+
+    return Checkpoint(config=preset("tiny"), model=ConditionalVAE(preset("tiny")))
+
+
+def _count_training(monkeypatch) -> list:
+    trained_on = []
+
+    def quick_train(dataset, epochs=None, seed=0, augment_images=None):
+        trained_on.append(dataset)
+        return Judge().eval(), 0.5
+
+    monkeypatch.setattr(judge_module, "train_judge", quick_train)
+    return trained_on
+
+
+def test_judges_live_apart_from_the_checkpoints(mnist, tmp_path, monkeypatch):
+    """Issue 18, item 8: a checkpoint saved under a judge's name is listed and cannot replace the judge."""
+    from vae.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+
+    trained_on = _count_training(monkeypatch)
+    judge_for(mnist, tmp_path)
+    path = judge_path(mnist, tmp_path)
+    assert path.parent == tmp_path / "judges"
+    judge_bytes = path.read_bytes()
+    names = ["judge-x", path.stem]  # the second is the judge file's own name
+    for name in names:
+        save_checkpoint(checkpoint_path(name, tmp_path), _tiny_checkpoint(), slim=True)
+    assert sorted(p.stem for p in list_checkpoints(tmp_path)) == sorted(names)
+    assert path.read_bytes() == judge_bytes
+    judge_for(mnist, tmp_path)
+    assert len(trained_on) == 1  # the judge was still there to load
+
+
+def test_a_judge_in_the_old_place_is_read_and_moved_to_the_judges_folder(mnist, tmp_path, monkeypatch):
+    trained_on = _count_training(monkeypatch)
+    old = tmp_path / judge_path(mnist, tmp_path).name
+    meta = {"tag": dataset_tag(mnist), "recipe": recipe(len(mnist.train_y))}
+    save_judge(old, Judge(), meta)
+    judge_for(mnist, tmp_path)
+    assert not trained_on and not old.exists() and load_judge(judge_path(mnist, tmp_path))[1] == meta
+
+
+def test_a_checkpoint_with_an_old_judge_name_is_left_alone(mnist, tmp_path, monkeypatch):
+    from vae.checkpoint import load_checkpoint, save_checkpoint
+
+    trained_on = _count_training(monkeypatch)
+    old = tmp_path / judge_path(mnist, tmp_path).name
+    save_checkpoint(old, _tiny_checkpoint(), slim=True)
+    judge_for(mnist, tmp_path)
+    assert len(trained_on) == 1 and load_checkpoint(old).config == preset("tiny")

@@ -338,8 +338,7 @@ def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                # judge-*.pt are the independent classifiers of vae.judge, not VAE checkpoints.
-                if not entry.name.endswith(SUFFIX) or entry.name.startswith((".", "judge-")):
+                if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
                     continue
                 try:
                     if entry.is_file():

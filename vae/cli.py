@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import tempfile
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("path", type=Path)
     ev.add_argument("--data-dir", default="data")
     ev.add_argument("--k", type=int, default=50, help="importance samples for the IWAE estimate")
+    ev.add_argument("--seeds", type=int, default=5, help="z seeds for conditional accuracy (its spread is over these)")
+    ev.add_argument("--n-per-class", type=int, default=200, help="images generated per class and z seed")
+    ev.add_argument("--temperature", type=float, default=1.0, help="z ~ N(0, t^2 I) for conditional accuracy")
     ev.add_argument("--json", action="store_true")
 
     sample = sub.add_parser("sample", help="write a PNG grid of generated digits")
@@ -169,21 +173,74 @@ def _save_or_rescue(out: Path, ckpt, slim: bool) -> Path:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from vae.evaluate import evaluate
-    from vae.judge import judge_for
+    from vae.judge import judges_for
 
+    # Before the data and the judges, which take seconds: a typo should not wait for them.
+    if args.seeds < 1 or args.n_per_class < 1:
+        raise ValueError(f"--seeds and --n-per-class must be >= 1, got {args.seeds} and {args.n_per_class}")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise ValueError(f"--temperature must be a number > 0, got {args.temperature}")
     ckpt = load_checkpoint(args.path)
     dataset = load_dataset(ckpt.config.dataset, args.data_dir)
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
-    judge = judge_for(dataset, args.path.parent) if ckpt.config.conditional else None
-    result = evaluate(ckpt.model, dataset, judge=judge, k=args.k)
+    judges = judges_for(dataset, args.path.parent) if ckpt.config.conditional else None
+    result = evaluate(
+        ckpt.model,
+        dataset,
+        judge=judges,
+        k=args.k,
+        n_per_digit=args.n_per_class,
+        n_seeds=args.seeds,
+        temperature=args.temperature,
+    )
     result["checkpoint"] = str(args.path)
     result["trained_on"] = ckpt.dataset
     if args.json:
         print(json.dumps(result, indent=2, default=str))
-    else:
-        for k, v in result.items():
+        return
+    for k, v in result.items():
+        if k not in ("conditional_accuracy", "judge_accuracy_on_test_images"):
             print(f"{k:>24}: {v:.4f}" if isinstance(v, float) else f"{k:>24}: {v}")
+    print(judged_table(result["conditional_accuracy"], result["judge_accuracy_on_test_images"]))
+
+
+def _percent(value: float | None) -> str:
+    return "   -" if value is None else f"{100 * value:4.0f}"
+
+
+def judged_table(generated: dict | None, real: dict | None) -> str:
+    """Conditional accuracy as a few lines of text: per judge and both, generated and real images."""
+    if generated is None:
+        return "conditional accuracy: none (the model is not conditional, or no judge)"
+    s = generated
+    std = "" if s["std"] is None else f" ± {100 * s['std']:.1f}"
+    lines = [
+        f"conditional accuracy: {100 * s['overall']:.1f} %{std} (min {100 * s['min']:.1f}, max {100 * s['max']:.1f}) "
+        f"over {len(s['seeds'])} z seeds x {s['n_per_digit']} images per class, temperature {s['temperature']:g}; "
+        "right = every judge names the class asked for",
+        f"  {'%, per class':<22}" + "".join(f"{d:>5}" for d in range(10)) + "    all",
+    ]
+    rows = [("all judges", s, real)]
+    rows += [(name, s["judges"][name], real["judges"][name] if real else None) for name in s["judges"]]
+    for name, gen, on_real in rows:
+        lines.append(
+            f"  {name + ', generated':<22}"
+            + "".join(f" {_percent(v)}" for v in gen["per_digit"])
+            + f"  {100 * gen['overall']:5.1f}"
+        )
+        if on_real is not None:
+            lines.append(
+                f"  {name + ', real test':<22}"
+                + "".join(f" {_percent(v)}" for v in on_real["per_digit"])
+                + f"  {100 * on_real['overall']:5.1f}"
+            )
+    if s["agreement"] is not None:
+        lines.append(
+            f"  the judges name the same class for {100 * s['agreement']:.1f} % of generated images"
+            + (f", {100 * real['agreement']:.1f} % of real ones" if real else "")
+        )
+    return "\n".join(lines)
 
 
 def cmd_sample(args: argparse.Namespace) -> None:

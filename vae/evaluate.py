@@ -1,5 +1,6 @@
 """How good is a trained model? Test-set ELBO, an importance-weighted log-likelihood bound, the
-classifier's accuracy, and whether generated digits look like the digit that was asked for.
+classifier's accuracy, and whether generated digits look like the digit that was asked for (that
+last one, judged, in `vae.judging`).
 
 Pure functions over a model and tensors; nothing here trains or renders. Log-likelihoods are in nats
 per image. Under the Gaussian likelihood they are log *densities* (they depend on `decoder_std`),
@@ -9,7 +10,7 @@ so they are comparable only between models with the same likelihood and `decoder
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,9 +19,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from vae.data import Dataset
-from vae.judge import predict
+from vae.judging import DEFAULT_PER_DIGIT, conditional_accuracy, judge_accuracy
 from vae.losses import kl_to_standard_normal, log_likelihood, vae_loss
-from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
+from vae.model import ConditionalVAE
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -147,43 +148,6 @@ def classifier_accuracy(model: ConditionalVAE, x: torch.Tensor, y: torch.Tensor,
     return correct / len(x)
 
 
-def conditional_accuracy(
-    model: ConditionalVAE,
-    judge: nn.Module,
-    n_per_digit: int = 100,
-    generator: torch.Generator | None = None,
-) -> dict | None:
-    """Does the model draw the digit it is asked for? For each digit d, decode `n_per_digit`
-    z ~ N(0, I) with a one-hot d and count how often the judge (see `vae.judge`) says d.
-    For Fashion-MNIST, "digit" d is class d.
-
-    Returns {"overall": float, "per_digit": [10 floats]}, or None for a model that is not
-    conditional (it cannot be asked for a digit).
-    """
-    if not model.config.conditional:
-        return None
-    if n_per_digit < 1:
-        raise ValueError(f"n_per_digit must be >= 1, got {n_per_digit}")
-    per_digit = []
-    device = _device(model)
-    with _eval_mode(model, judge):
-        for d in range(NUM_CLASSES):
-            z = torch.randn((n_per_digit, model.config.z_dim), generator=generator, device=device)  # (n, z_dim)
-            images = model.decode(z, one_hot([d] * n_per_digit, device=device))  # (n, 784)
-            verdict = judge(images.to(_device(judge))).argmax(dim=1)  # (n,)
-            per_digit.append((verdict == d).sum().item() / n_per_digit)
-    return {"overall": sum(per_digit) / NUM_CLASSES, "per_digit": per_digit}
-
-
-def judge_accuracy(judge: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict:
-    """The judge's own accuracy on real images, overall and per class: the yardstick for
-    `conditional_accuracy` (a judge that knows real shirts 55 % of the time will not recognise
-    generated ones more often). Returns {"overall": float, "per_digit": [10 floats]}."""
-    right = predict(judge, x, batch_size) == y.cpu()
-    per_digit = [right[y.cpu() == d].float().mean().item() for d in range(NUM_CLASSES)]
-    return {"overall": right.float().mean().item(), "per_digit": per_digit}
-
-
 def _none_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else value
 
@@ -191,27 +155,34 @@ def _none_if_nan(value: float) -> float | None:
 def evaluate(
     model: ConditionalVAE,
     dataset: Dataset,
-    judge: nn.Module | None = None,
+    judge: nn.Module | Mapping[str, nn.Module] | None = None,
     k: int = 50,
-    n_per_digit: int = 100,
+    n_per_digit: int = DEFAULT_PER_DIGIT,
     seed: int = 0,
+    n_seeds: int = 5,
+    temperature: float = 1.0,
 ) -> dict:
     """All of the above on `dataset`'s test split, as a JSON-ready dict (NaN is written as None).
 
     Keys: dataset, source, n_test, likelihood; loss, recon, kl, class, elbo (see `evaluate_elbo`);
     iwae (the k-sample bound, >= elbo up to noise) and iwae_k; classifier_accuracy;
-    conditional_accuracy ({"overall", "per_digit"}, see `conditional_accuracy`);
-    judge_accuracy_on_test_images (the same shape, see `judge_accuracy`).
+    conditional_accuracy (`vae.judging.conditional_accuracy` over z seeds seed .. seed + n_seeds - 1;
+    "overall" and "per_digit" are the stricter verdict of all judges);
+    judge_accuracy_on_test_images (`vae.judging.judge_accuracy`, the same judges on real images).
 
-    `conditional_accuracy` is None without a judge or for a non-conditional model. All sampling
-    draws from one torch.Generator seeded with `seed` (on the model's device), so the numbers are
+    `judge` is one judge or a panel {name: judge} (`vae.judge.judges_for`). `conditional_accuracy`
+    is None without a judge or for a non-conditional model. All sampling is seeded (the ELBO's and
+    IWAE's from one torch.Generator seeded with `seed` on the model's device), so the numbers are
     reproducible. `generator` arguments elsewhere must live on the model's device too.
     """
     if model.config.dataset != dataset.name:
         raise ValueError(f"the model was trained on {model.config.dataset!r} but the dataset is {dataset.name!r}")
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
     generator = torch.Generator(device=_device(model)).manual_seed(seed)
     x, y = dataset.test_x, dataset.test_y
     elbo = evaluate_elbo(model, x, y, generator=generator)
+    seeds = list(range(seed, seed + n_seeds))
     return {
         "dataset": dataset.name,
         "source": dataset.source,
@@ -226,7 +197,7 @@ def evaluate(
         "iwae_k": k,
         "classifier_accuracy": _none_if_nan(classifier_accuracy(model, x, y)),
         "conditional_accuracy": (
-            conditional_accuracy(model, judge, n_per_digit, generator=generator) if judge is not None else None
+            conditional_accuracy(model, judge, n_per_digit, seeds, temperature) if judge is not None else None
         ),
         "judge_accuracy_on_test_images": judge_accuracy(judge, x, y) if judge is not None else None,
     }
