@@ -22,6 +22,8 @@ def app_env(workdir: Path) -> tuple[dict[str, str], list[str]]:
     data_dir.mkdir(exist_ok=True)
     for path in sorted((ROOT / "checkpoints").glob("*.pt")):  # not autosave/ or runs/: no stale run
         shutil.copy2(path, ckpt_dir / path.name)
+    if (ROOT / "checkpoints" / "judges").is_dir():  # the judges: the Train page's "draws the digit asked for"
+        shutil.copytree(ROOT / "checkpoints" / "judges", ckpt_dir / "judges")
     notes = []
     from ui.state import DEFAULT_CHECKPOINT
 

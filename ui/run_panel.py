@@ -107,13 +107,13 @@ def draw(run: RunView) -> None:
         labels = vocab.names if run.config.conditional else None
         frames_key = f"{run.run_id}-{len(run.film_epochs)}"  # a run's first n frames never change
         film(run.film, run.film_epochs, labels, key="train_film", frames_key=frames_key)
-        what = f"each row one {vocab.style}, each column the {vocab.kind} asked for" if labels else "40 fixed z"
-        st.markdown(f"The same styles drawn after every epoch ({what}): ▶ to watch them sharpen.")
+        what = f"one {vocab.style} per row" if labels else "40 fixed z"
+        st.markdown(f"The same styles ({what}) after every epoch: ▶ watch them sharpen.")
     with right:
         st.plotly_chart(overview_figure(run), key="train_overview", config={"displayModeBar": False})
     x = _diagram_digit(run)
     if x is not None:
-        draw_diagram(run.model, x, 0, vocab)
+        draw_diagram(run.model, x, 0, vocab, compact=True)
     with st.expander("📈 Every curve, and the tutorial's picture (a new style each epoch)"):
         draw_history(run)
 

@@ -10,8 +10,7 @@ so they are comparable only between models with the same likelihood and `decoder
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -20,24 +19,8 @@ from torch.nn import functional as F
 
 from vae.data import Dataset
 from vae.judging import DEFAULT_PER_DIGIT, conditional_accuracy, judge_accuracy
-from vae.losses import kl_to_standard_normal, log_likelihood, vae_loss
-from vae.model import ConditionalVAE
-
-_LOG_2PI = math.log(2 * math.pi)
-
-
-@contextmanager
-def _eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Eval mode and no autograd inside; each module's train/eval mode is restored afterwards."""
-    modes = [m.training for m in modules]
-    try:
-        for m in modules:
-            m.eval()
-        with torch.no_grad():
-            yield
-    finally:
-        for m, mode in zip(modules, modes, strict=True):
-            m.train(mode)
+from vae.losses import LOG_2PI, kl_to_standard_normal, log_likelihood, vae_loss
+from vae.model import ConditionalVAE, evaluating
 
 
 def _device(module: nn.Module) -> torch.device:
@@ -64,7 +47,7 @@ def evaluate_elbo(
     _check_images(x)
     totals = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "class": 0.0, "acc": 0.0}
     device = _device(model)
-    with _eval_mode(model):
+    with evaluating(model):
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
             yb = y[i : i + batch_size].to(device) if y is not None else None
@@ -97,7 +80,7 @@ def iwae_log_likelihood(
     config = model.config
     device = _device(model)
     total = 0.0
-    with _eval_mode(model):
+    with evaluating(model):
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)  # (B, 784)
             b = len(xb)
@@ -105,8 +88,8 @@ def iwae_log_likelihood(
             eps = torch.randn((k, *mu.shape), generator=generator, device=device, dtype=mu.dtype)  # (k, B, z_dim)
             z = mu + var.sqrt() * eps
             # log q(z|x) for z = mu + sqrt(var) * eps: the squared Mahalanobis term is just eps^2.
-            log_q = -0.5 * (_LOG_2PI + var.log() + eps.pow(2)).sum(dim=2)  # (k, B)
-            log_prior = -0.5 * (_LOG_2PI + z.pow(2)).sum(dim=2)  # (k, B)
+            log_q = -0.5 * (LOG_2PI + var.log() + eps.pow(2)).sum(dim=2)  # (k, B)
+            log_prior = -0.5 * (LOG_2PI + z.pow(2)).sum(dim=2)  # (k, B)
             logits = model.classify(xb)
             digit = F.softmax(logits, dim=1).repeat(k, 1) if logits is not None else None  # (k*B, 10)
             recon_logits = model.decode_logits(z.reshape(k * b, -1), digit)  # (k*B, 784)
@@ -125,7 +108,7 @@ def kl_per_dimension(model: ConditionalVAE, x: torch.Tensor, batch_size: int = 1
     _check_images(x)
     device = _device(model)
     totals = torch.zeros(model.config.z_dim, dtype=torch.float64)
-    with _eval_mode(model):
+    with evaluating(model):
         for i in range(0, len(x), batch_size):
             mu, var = model.encode(x[i : i + batch_size].to(device))  # (B, z_dim) each
             # kl_to_standard_normal sums over its second axis: one dimension per row gives (B * z_dim,).
@@ -141,7 +124,7 @@ def classifier_accuracy(model: ConditionalVAE, x: torch.Tensor, y: torch.Tensor,
         return float("nan")
     correct = 0
     device = _device(model)
-    with _eval_mode(model):
+    with evaluating(model):
         for i in range(0, len(x), batch_size):
             logits = model.classify(x[i : i + batch_size].to(device))
             correct += (logits.argmax(dim=1).cpu() == y[i : i + batch_size].cpu()).sum().item()

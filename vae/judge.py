@@ -19,13 +19,13 @@ import math
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vae import files
 from vae.data import Dataset
 from vae.knn_judge import KNNJudge
 
@@ -177,10 +177,9 @@ def _check_plain(value: object, where: str = "meta") -> None:
 
 
 def save_judge(path: str | os.PathLike, judge: Judge, meta: dict) -> None:
-    """Write `judge` and plain `meta` to `path` atomically (temp file in the same folder + os.replace)."""
+    """Write `judge` and plain `meta` to `path` atomically (`vae.files.atomic_write`: a temporary file,
+    fsync, rename); a WriteError (an OSError) says why it could not."""
     _check_plain(meta)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -188,16 +187,7 @@ def save_judge(path: str | os.PathLike, judge: Judge, meta: dict) -> None:
         "state_dict": {k: v.detach().cpu() for k, v in judge.state_dict().items()},
         "meta": meta,
     }
-    # A unique name per writer, so concurrent writers never share a temp file; open(..., "xb")
-    # (unlike tempfile.mkstemp's 0600) gives the file the usual permissions.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    files.atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def load_judge(path: str | os.PathLike) -> tuple[Judge, dict]:

@@ -12,12 +12,12 @@ from torch.nn import functional as F
 
 from vae.config import Config
 
-_LOG_2PI = math.log(2 * math.pi)
+LOG_2PI = math.log(2 * math.pi)
 
 
 def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, std: float) -> torch.Tensor:
     """log N(x | mean, std^2 I), summed over pixels: (B, D) -> (B,)."""
-    return (-0.5 * ((x - mean) / std) ** 2 - math.log(std) - 0.5 * _LOG_2PI).sum(dim=1)
+    return (-0.5 * ((x - mean) / std) ** 2 - math.log(std) - 0.5 * LOG_2PI).sum(dim=1)
 
 
 def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
