@@ -55,16 +55,38 @@ def preset_here(name: str, lab: Lab) -> Config:
 
 def fill(config: Config, lab: Lab) -> None:
     """Put a config into the fields, and name the preset it is (or "custom"): call it before the widgets
-    are drawn (a callback, or the first run). Picking a preset again then always refills the fields."""
+    are drawn (a callback, or the first run)."""
     for name, value in config.to_dict().items():
         st.session_state[f"train_{name}"] = ", ".join(map(str, value)) if name in LAYERS else value
-    st.session_state["train_preset"] = next((p for p in PRESETS if preset_here(p, lab) == config), CUSTOM)
+    _name_preset(config, lab)
 
 
-def field(name: str) -> dict:
-    """Label, key and help of one config field's widget; its value survives page switches."""
+def _name_preset(config: Config | None, lab: Lab) -> None:
+    """The preset box shows the preset the fields hold, or "custom": so picking a preset after editing a
+    field is always a change, and refills the fields."""
+    match = next((p for p in PRESETS if config is not None and preset_here(p, lab) == config), CUSTOM)
+    st.session_state["train_preset"] = match
+
+
+def _edited(lab: Lab) -> None:
+    """A field changed: the preset box follows (see `_name_preset`)."""
+    try:
+        _name_preset(read_form(), lab)
+    except ValueError:
+        _name_preset(None, lab)
+
+
+def field(name: str, lab: Lab) -> dict:
+    """Label, key, help and change callback of one config field's widget; its value survives page switches."""
     help_text = HELP.get(name, HELP["encoder_layers"] if name in LAYERS else None)
-    return {"label": LABELS[name], "key": f"train_{name}", "help": help_text, "persist_state": "session"}
+    return {
+        "label": LABELS[name],
+        "key": f"train_{name}",
+        "help": help_text,
+        "persist_state": "session",
+        "on_change": _edited,
+        "args": (lab,),
+    }
 
 
 def read_form() -> Config:
@@ -132,23 +154,23 @@ def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key:
             model_col, objective_col, optim_col = st.columns(3)
             with model_col:
                 st.markdown("**Model**")
-                st.selectbox(options=DATASETS, **field("dataset"))
-                st.number_input(step=1, **field("z_dim"))
+                st.selectbox(options=DATASETS, **field("dataset", lab))
+                st.number_input(step=1, **field("z_dim", lab))
                 for name in LAYERS:
-                    st.text_input(**field(name))
-                st.selectbox(options=ACTIVATIONS, **field("activation"))
+                    st.text_input(**field(name, lab))
+                st.selectbox(options=ACTIVATIONS, **field("activation", lab))
             with objective_col:
                 st.markdown("**Objective**")
-                st.selectbox(options=LIKELIHOODS, **field("likelihood"))
-                st.number_input(step=0.05, **field("decoder_std"))
-                st.number_input(step=0.1, **field("beta"))
-                st.number_input(step=1.0, **field("classification_weight"))
+                st.selectbox(options=LIKELIHOODS, **field("likelihood", lab))
+                st.number_input(step=0.05, **field("decoder_std", lab))
+                st.number_input(step=0.1, **field("beta", lab))
+                st.number_input(step=1.0, **field("classification_weight", lab))
             with optim_col:
                 st.markdown("**Optimiser**")
-                st.number_input(step=1e-4, format="%.5f", **field("learning_rate"))
-                st.number_input(step=10, **field("batch_size"))
-                st.number_input(step=1, **field("epochs"))
-                st.number_input(step=1, **field("seed"))
+                st.number_input(step=1e-4, format="%.5f", **field("learning_rate", lab))
+                st.number_input(step=10, **field("batch_size", lab))
+                st.number_input(step=1, **field("epochs", lab))
+                st.number_input(step=1, **field("seed", lab))
     if why := why_more_epochs(lab):
         st.markdown(f"💡 {why}")
 
