@@ -328,3 +328,17 @@ def test_a_packed_film_that_lies_about_its_size_is_refused(tmp_path, shape):
     payload["film"], payload["film_epochs"] = {"zlib": torch.from_numpy(data), "shape": shape}, [1]
     torch.save(payload, path)
     _assert_clear_error(path, match="does not match its own config or format")
+
+
+def test_the_maps_over_training_round_trip_and_a_slim_file_keeps_a_few(tmp_path):
+    rng = np.random.default_rng(0)
+    maps = rng.standard_normal((40, 1000, 2)).astype(np.float16)
+    run = _ckpt().but(maps=maps, map_epochs=tuple(range(1, 41)))
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "a.pt", run))
+    assert np.array_equal(loaded.maps, maps) and loaded.map_epochs == tuple(range(1, 41))
+    slim = load_checkpoint(save_checkpoint(tmp_path / "b.pt", run, slim=True))
+    assert len(slim.maps) == len(slim.map_epochs) <= 8 and slim.map_epochs[-1] == 40
+    payload = torch.load(tmp_path / "a.pt", weights_only=True)
+    payload["map_shape"] = [40, 1000, 3]  # not this model's z_dim
+    torch.save(payload, tmp_path / "a.pt")
+    _assert_clear_error(tmp_path / "a.pt", match="does not match its own config or format")

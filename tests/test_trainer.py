@@ -245,3 +245,21 @@ def test_a_judge_scores_each_epoch_on_what_it_draws(mnist):
     plain = Trainer(preset("classic").replace(epochs=1), mnist, device="cpu", judge=SaysThree())
     plain.run()  # a plain VAE cannot be asked for a digit: nothing to judge
     assert "judged_acc" not in plain.view.epoch_metrics[-1]
+
+
+def test_the_map_over_training_keeps_every_early_epoch_then_fewer():
+    from vae.history import map_epoch
+
+    kept = [e for e in range(1, 1001) if map_epoch(e, 1000)]
+    assert kept[:16] == list(range(1, 17)) and kept[-1] == 1000 and len(kept) <= 70
+    assert map_epoch(300, 300) and not map_epoch(299, 300)
+
+
+def test_each_kept_epoch_stores_the_encodings_of_the_same_test_images(mnist):
+    trainer = Trainer(preset("tiny").replace(epochs=3), mnist, device="cpu")
+    trainer.run()
+    view = trainer.view
+    assert view.maps.shape == (3, len(mnist.test_y), 2) and view.map_epochs == (1, 2, 3)
+    with torch.no_grad():
+        mu, _ = view.model.encode(mnist.test_x)
+    assert np.allclose(view.maps[-1], mu.numpy(), atol=2e-2)  # float16

@@ -30,7 +30,8 @@ VERSION = 1
 SUFFIX = ".pt"
 SLIM_STEPS = 2000  # a slim file keeps at most this many rows of the step log...
 SLIM_ROWS = 30  # ...and this many epoch sample rows, evenly spaced, the last always kept...
-SLIM_FILM = 16  # ...and this many film frames, more of them early on (vae.history.spread)
+SLIM_FILM = 16  # ...and this many film frames, more of them early on (vae.history.spread)...
+SLIM_MAPS = 8  # ...and this many epochs' map encodings (the same way)
 MAX_UNPACKED = 200_000_000  # bytes a packed array may claim to unpack to (a crafted file could claim more)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
@@ -102,6 +103,7 @@ def checkpoint_bytes(run: RunView) -> bytes:
 def _payload(run: RunView, slim: bool) -> dict:
     steps, rows, epochs = dict(run.steps), run.sample_rows, list(run.sample_epochs)
     film, film_epochs = run.film, list(run.film_epochs)
+    maps, map_epochs = run.maps, list(run.map_epochs)
     if slim:
         keep_steps = _thin(run.logged_steps, SLIM_STEPS)
         steps = {k: np.asarray(v)[keep_steps] for k, v in steps.items()}
@@ -109,6 +111,8 @@ def _payload(run: RunView, slim: bool) -> dict:
         rows, epochs = np.asarray(rows)[keep], [epochs[i] for i in keep]
         keep = spread(len(film), SLIM_FILM)
         film, film_epochs = np.asarray(film)[keep], [film_epochs[i] for i in keep]
+        keep = spread(len(map_epochs), SLIM_MAPS)
+        maps, map_epochs = np.asarray(maps)[keep], [map_epochs[i] for i in keep]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -125,6 +129,12 @@ def _payload(run: RunView, slim: bool) -> dict:
         "sample_epochs": [int(e) for e in epochs],
         "film": _pack(np.asarray(film, np.uint8)),  # zlib: the frames are mostly black, a fifth the bytes
         "film_epochs": [int(e) for e in film_epochs],
+        # float16 bytes, packed: a 10-dim model's 1,000 encodings are 20 KB an epoch
+        "maps": _pack(np.ascontiguousarray(maps, np.float16).view(np.uint8).reshape(len(maps), -1))
+        if len(map_epochs)
+        else None,
+        "map_shape": list(np.shape(maps)) if len(map_epochs) else None,
+        "map_epochs": [int(e) for e in map_epochs],
         "dataset": {k: _plain(v) for k, v in run.dataset.items()},
         "command": run.command,
         "created": run.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -166,6 +176,7 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
         steps = _steps(payload.get("step_metrics"))
         rows, row_epochs = _rows(payload.get("sample_rows"), payload.get("sample_epochs"))
         film, film_epochs = _film(payload.get("film"), payload.get("film_epochs"))
+        maps, map_epochs = _maps(payload.get("maps"), payload.get("map_shape"), payload.get("map_epochs"), config)
         run = RunView(
             config=config,
             model=model.eval().requires_grad_(False),
@@ -180,6 +191,8 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
             sample_epochs=row_epochs,
             film=film,
             film_epochs=film_epochs,
+            maps=maps,
+            map_epochs=map_epochs,
             dataset=MappingProxyType(_plain_dict(payload.get("dataset"), "dataset")),
             command=str(payload.get("command", "")),
             created=str(payload.get("created", "")),
@@ -306,6 +319,19 @@ def _film(packed: object, epochs: object) -> tuple[np.ndarray, tuple[int, ...]]:
     if not isinstance(epochs, list) or len(epochs) != len(film) or not all(isinstance(e, int) for e in epochs):
         raise ValueError("film_epochs must list one epoch number per film frame")
     return frozen(film.copy()), tuple(epochs)
+
+
+def _maps(packed: object, shape: object, epochs: object, config: Config) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Map encodings (M, N, z_dim) float16 and their epochs; none in a file from before them."""
+    if packed is None:
+        return frozen(np.zeros((0, 0, config.z_dim), np.float16)), ()
+    if not isinstance(shape, list) or len(shape) != 3 or shape[2] != config.z_dim:
+        raise ValueError(f"map_shape must be [epochs, images, z_dim {config.z_dim}], got {shape!r}")
+    raw = _unpack(packed, (shape[1] * shape[2] * 2,) if all(isinstance(n, int) for n in shape) else ())
+    maps = raw.view(np.float16).reshape(shape)
+    if not isinstance(epochs, list) or len(epochs) != len(maps) or not all(isinstance(e, int) for e in epochs):
+        raise ValueError("map_epochs must list one epoch number per map")
+    return frozen(maps.copy()), tuple(epochs)
 
 
 def _epoch_metrics(saved: object) -> tuple[MappingProxyType, ...]:

@@ -25,6 +25,7 @@ from vae.steplog import GrowingArray, StepLog
 STEP_COLUMNS = ("step", "epoch", "loss", "recon", "kl", "class", "acc")
 PARTS = ("loss", "recon", "kl", "class", "acc")
 FILM_STYLES = 4  # rows of a film frame: four handwritings, each as the ten digits
+MAP_DIGITS = 1000  # test images whose encodings (mu) are kept at some epochs: the latent map over training
 JUDGED_PER_CLASS = 10  # generated digits per class that the judge checks at each epoch's end
 # Random streams of a run (see `seeded`): batches, reparameterization noise, test noise, sample rows.
 BATCHES, NOISE, TEST, ROWS, STYLES = range(5)
@@ -51,6 +52,20 @@ def spread(n: int, keep: int) -> np.ndarray:
     return np.array(sorted(chosen | {n - 1}))
 
 
+def map_epoch(epoch: int, last: int) -> bool:
+    """Whether epoch `epoch` (1-based) of a `last`-epoch run keeps its map encodings: every epoch up to
+    16, then about eight per doubling (multiples of 2, 4, 8, ...), and the last: 64 for 1,000 epochs."""
+    return epoch <= 16 or epoch == last or epoch % (1 << (epoch.bit_length() - 4)) == 0
+
+
+def map_index(n_test: int) -> np.ndarray:
+    """The test images the latent map follows over training: MAP_DIGITS of them, seeded, sorted (all
+    of a smaller test split)."""
+    if n_test <= MAP_DIGITS:
+        return np.arange(n_test)
+    return np.sort(np.random.default_rng(0).choice(n_test, MAP_DIGITS, replace=False))
+
+
 def to_bytes(images: np.ndarray) -> np.ndarray:
     """Images in [0, 1] -> uint8 (a film frame is a quarter the memory)."""
     return np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)
@@ -72,12 +87,16 @@ class History:
             self.film = GrowingArray((FILM_STYLES, NUM_CLASSES, 28, 28), np.uint8)
             self.row_epochs: tuple[int, ...] = ()  # the epoch of each row (a slim file keeps only some)
             self.film_epochs: tuple[int, ...] = ()
+            self.maps = None  # (M, N, z_dim) float16, made at the first epoch's end (N: the test split's)
+            self.map_epochs: tuple[int, ...] = ()
         else:
             self.steps = StepLog.from_dict(STEP_COLUMNS, dict(resume.steps))
             self.epochs = tuple(resume.epoch_metrics)
             self.rows = GrowingArray.of(resume.sample_rows, np.float32)
             self.film = GrowingArray.of(resume.film, np.uint8)
             self.row_epochs, self.film_epochs = tuple(resume.sample_epochs), tuple(resume.film_epochs)
+            self.maps = GrowingArray.of(resume.maps, np.float16) if len(resume.map_epochs) else None
+            self.map_epochs = tuple(resume.map_epochs)
 
     def log_step(self, step: int, epoch: int, parts: list[float]) -> None:
         """One step's loss parts (in PARTS order), `epoch` being the one in progress (1-based)."""
@@ -103,15 +122,30 @@ class History:
             frame = model.digit_row(self.styles.to(device)).reshape(FILM_STYLES, NUM_CLASSES, 28, 28)
             if judge is not None and c.conditional:
                 metrics["judged_acc"] = judged_accuracy(model, judge, self.judged_z.to(device))
+        if map_epoch(epoch, c.epochs):
+            self._keep_map(model, epoch, test[0])
         self.rows.append(sample_row(model, seeded(c.seed, epoch - 1, ROWS)))
         self.film.append(to_bytes(frame.cpu().numpy()))
         self.epochs = (*self.epochs, MappingProxyType(metrics))
         self.row_epochs = (*self.row_epochs, epoch)
         self.film_epochs = (*self.film_epochs, epoch)
 
+    def _keep_map(self, model: ConditionalVAE, epoch: int, test_x: torch.Tensor) -> None:
+        """The encoder's means of the map's test images at this epoch, (N, z_dim) as float16."""
+        index = map_index(len(test_x))
+        with evaluating(model):
+            mu, _ = model.encode(test_x[torch.from_numpy(index).to(test_x.device)])
+        if self.maps is None:
+            self.maps = GrowingArray((len(index), self.config.z_dim), np.float16, capacity=16)
+        self.maps.append(mu.cpu().numpy().astype(np.float16))
+        self.map_epochs = (*self.map_epochs, epoch)
+
     def fields(self) -> dict:
         """The RunView fields this history fills."""
+        maps = self.maps.view() if self.maps is not None else np.zeros((0, 0, self.config.z_dim), np.float16)
         return {
+            "maps": maps,
+            "map_epochs": self.map_epochs,
             "epoch_metrics": self.epochs,
             "steps": self.steps.view(),
             "sample_rows": self.rows.view(),

@@ -27,6 +27,8 @@ _NO_ROWS = np.zeros((0, NUM_CLASSES, 28, 28), np.float32)
 _NO_ROWS.flags.writeable = False
 _NO_FILM = np.zeros((0, 4, NUM_CLASSES, 28, 28), np.uint8)
 _NO_FILM.flags.writeable = False
+_NO_MAPS = np.zeros((0, 0, 0), np.float16)
+_NO_MAPS.flags.writeable = False
 
 
 class RunState(enum.Enum):
@@ -64,7 +66,9 @@ class RunView:
     ends the weights it stopped with. `steps` columns are (S,) arrays of the step log; `sample_rows`
     (R, 10, 28, 28) in [0, 1] are the tutorial's picture, one row per epoch in `sample_epochs` (a new
     random style each); `film` frames are the same few styles drawn at each epoch in `film_epochs`
-    (0-255), so the same digits sharpen from frame to frame. See `vae.history`.
+    (0-255), so the same digits sharpen from frame to frame; `maps` are the encoder's means of fixed test
+    images (`vae.history.map_index`) at the epochs in `map_epochs`, for the latent map over training.
+    See `vae.history`.
     """
 
     config: Config
@@ -80,6 +84,8 @@ class RunView:
     sample_epochs: tuple[int, ...] = ()
     film: np.ndarray = field(default_factory=lambda: _NO_FILM)  # (F, S, 10, 28, 28) uint8: the same styles each epoch
     film_epochs: tuple[int, ...] = ()
+    maps: np.ndarray = field(default_factory=lambda: _NO_MAPS)  # (M, N, z_dim) float16: see vae.history.map_index
+    map_epochs: tuple[int, ...] = ()  # the epoch of each of `maps`
     dataset: Mapping = field(default_factory=lambda: MappingProxyType({}))  # Dataset.summary()
     progress: Progress | None = None
     error: str | None = None  # why a failed run failed
