@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import layout
-from ui.words import words
+from ui.words import md, words
 from vae import generate
 from vae.images import grid, png_bytes
 from vae.model import NUM_CLASSES
@@ -32,11 +32,11 @@ st.markdown(intro)
 
 if shown is not None:
     if shown.config.conditional:
-        st.subheader(f"Ten {vocab.plural} in five styles, drawn just now by “{shown.label}”")
+        st.subheader(f"Ten {vocab.plural} in five styles, drawn just now by “{md(shown.label)}”")
         images = generate.digit_rows(shown.model, generate.styles(shown.model, 5, seed=0))
         about = f"Each row shares one random style z; each column asks for one {vocab.kind} ({vocab.span})."
     else:
-        st.subheader(f"Fifty {vocab.item}s, drawn just now by “{shown.label}”")
+        st.subheader(f"Fifty {vocab.item}s, drawn just now by “{md(shown.label)}”")
         images = generate.digit_rows(shown.model, generate.styles(shown.model, 5 * NUM_CLASSES, seed=0))
         about = f"Each picture decodes its own random z. This model is a plain VAE: it cannot be told which {vocab.kind} to draw."
     picture = grid(images, NUM_CLASSES)

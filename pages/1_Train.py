@@ -7,6 +7,7 @@ from ui import auth, exports, layout, run_panel, state
 from ui.pacer import pace
 from ui.train_charts import progress_text
 from ui.train_form import fill, preset_here, read_form, settings
+from ui.words import md
 from vae.checkpoint import CheckpointError, name_of
 from vae.data import DatasetError
 from vae.run import LIVE, RunState, RunView
@@ -203,7 +204,7 @@ if trainer is not None and (live or shown is None or shown.live):
     st.subheader("Download")
     exports.download_row(trainer.to_checkpoint(), f"run-{trainer.run_id}")
 elif shown is not None:
-    st.subheader(f"How “{shown.label}” learned")
+    st.subheader(f"How “{md(shown.label)}” learned")
     if trainer is not None and trainer.view.state is RunState.FAILED:
         st.error(f"The last run failed: {trainer.view.error} (pick “{LIVE}” in the sidebar to see its curves.)")
     elif trainer is not None:
@@ -225,7 +226,7 @@ def delete_checkpoint() -> None:
     if not auth.can_control() or name is None:
         return
     if not st.session_state.get("train_delete_sure"):
-        say("warning", f"Tick “Yes, delete it for good” to delete “{name}”.", DELETE_NOTICE)
+        say("warning", f"Tick “Yes, delete it for good” to delete “{md(name)}”.", DELETE_NOTICE)
         return
     try:
         state.lab().delete(name)
@@ -233,7 +234,7 @@ def delete_checkpoint() -> None:
         say("error", str(exc), DELETE_NOTICE)
         return
     st.session_state["train_delete_sure"] = False
-    say("success", f"Deleted “{name}”. Browsers that show it say so, and offer the other models.", DELETE_NOTICE)
+    say("success", f"Deleted “{md(name)}”. Browsers that show it say so, and offer the other models.", DELETE_NOTICE)
 
 
 try:

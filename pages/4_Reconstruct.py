@@ -3,14 +3,13 @@
 import numpy as np
 import streamlit as st
 import torch
-from PIL import Image, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
 from ui import digits, layout
 from ui.words import words
 from vae import generate
 from vae.images import grid, picture, png_bytes
-from vae.preprocess import to_mnist
+from vae.preprocess import to_mnist, upload_to_mnist
 from vae.projection import encode_means
 
 BATCH = 24  # test digits per batch: three rows of eight
@@ -85,12 +84,10 @@ def your_own() -> None:
     image, problem = None, None
     try:
         if upload is not None:
-            image = to_mnist(Image.open(upload))
+            image = upload_to_mnist(upload)
         elif drawing.image_data is not None:
             image = to_mnist(drawing.image_data)
-    except Image.DecompressionBombError:  # PIL refuses pictures over ~179 megapixels as it opens them
-        problem = "it is too large; use a picture under 100 megapixels"
-    except (ValueError, UnidentifiedImageError, OSError) as exc:
+    except ValueError as exc:  # PictureError and to_mnist's own: messages written here, safe to show
         problem = str(exc)
     if image is None:
         with seen_col:

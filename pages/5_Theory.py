@@ -7,7 +7,7 @@ from torch import Tensor
 from ui import diagram, layout
 from ui import theory_widgets as tw
 from ui.latent_canvas import latent_controls
-from ui.words import words
+from ui.words import md, words
 from vae import generate
 from vae.images import picture
 
@@ -25,7 +25,7 @@ likelihood_tex = (
 )
 
 st.markdown(
-    f"Every number and picture on this page comes from **{shown.label}** (z_dim {c.z_dim}, "
+    f"Every number and picture on this page comes from **{md(shown.label)}** (z_dim {c.z_dim}, "
     f"{f'{vocab.kind}-conditioned' if c.conditional else 'plain VAE'}), computed just now. Pick another model in the sidebar "
     "and the page follows it. ELBOs and log-likelihoods are in *nats* (natural logarithms) per image."
 )
@@ -192,7 +192,7 @@ m = st.columns(3)
 m[0].metric("Reconstruction E[log P(X|z)]", f"{-e['recon']:,.1f}")
 m[1].metric("KL(Q(z|X) ‖ P(z))", f"{e['kl']:,.1f}")
 m[2].metric("ELBO", f"{e['elbo']:,.1f}")
-st.caption(f"Means over {e['n']:,} test images, one z per image, for {shown.label}.")
+st.caption(f"Means over {e['n']:,} test images, one z per image, for {md(shown.label)}.")
 st.markdown(
     "The two terms pull against each other. Reconstruction wants z to pin X down exactly (a sharp Q far from the "
     "prior); the KL wants every Q to look like N(0, I), which carries no information about X. Training weighs them "
@@ -302,7 +302,7 @@ def digit_widget() -> None:
         z = choose_digit()
     else:
         st.info(
-            f"**{shown.label}** is a plain VAE: its decoder reads z alone, with no {vocab.kind} input, so there is "
+            f"**{md(shown.label)}** is a plain VAE: its decoder reads z alone, with no {vocab.kind} input, so there is "
             f"no {vocab.kind} to choose; which {vocab.kind} it draws is tangled up in z with everything else. Pick "
             f"a {vocab.kind}-conditioned model in the sidebar to try this section."
         )
@@ -336,7 +336,7 @@ st.page_link("pages/1_Train.py", label="Open the Train page", icon="🏋️")
 rows, row_epochs, metrics = shown.sample_rows, shown.sample_epochs, shown.epoch_metrics
 if len(rows) == 0:
     st.info(
-        f"**{shown.label}** has no per-epoch rows saved yet: train a model (or wait for its first epoch) to see them."
+        f"**{md(shown.label)}** has no per-epoch rows saved yet: train a model (or wait for its first epoch) to see them."
     )
 else:
     keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 10)).round().astype(int))

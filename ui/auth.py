@@ -4,17 +4,28 @@ The passcode comes from the environment variable VAE_INSTRUCTOR_PASSCODE or from
 `.streamlit/secrets.toml` (`instructor_passcode = "..."`). With none configured (one person on a
 laptop) everything is open. Students explore freely either way: generating, projecting and
 reconstructing only touch their own session.
+
+The unlock is bound to the browser's connection, not only to its session: Streamlit reattaches any
+websocket that presents an existing session's id to that session (its `session_state` and all), so
+a session id that leaked (it is in upload URLs, for one) would otherwise hand over the instructor's
+controls. Unlocking stores a random token both in `session_state` and beside the connection's own
+server object (`_tokens`); a connection that took the session over has no token, so it is locked,
+and the instructor's own browser after a reconnect (a network blip) simply asks for the passcode again.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
+import secrets
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 SESSION_KEY = "auth_instructor"
 # Wrong passcodes allowed from one computer (IP address) in a window of seconds: a student cannot
@@ -22,6 +33,11 @@ SESSION_KEY = "auth_instructor"
 WRONG_LIMIT, WRONG_WINDOW = 5, 60.0
 _wrong: dict[str, list[float]] = {}  # address -> times of its recent wrong passcodes, for the whole server
 _wrong_lock = threading.Lock()
+_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its instructor token
+BAD_SECRET = (
+    'instructor_passcode in secrets.toml must be a passcode in quotes (e.g. instructor_passcode = "choose-one"), '
+    "not {value!r}"
+)
 
 
 def configuration() -> tuple[str | None, str | None]:
@@ -37,7 +53,28 @@ def configuration() -> tuple[str | None, str | None]:
         if any(Path(f).is_file() for f in st.config.get_option("secrets.files")):
             return None, str(exc)
         return None, None
-    return (str(value) if value else None), None
+    if value is None:
+        return None, None
+    if not isinstance(value, str) or not value.strip():  # 0, false, "": meant as a lock, not as "open"
+        return None, BAD_SECRET.format(value=value)
+    return value, None
+
+
+def _connection() -> object | None:
+    """The server's object for this browser's websocket connection; None outside a server (AppTest)."""
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    return Runtime.instance().get_client(ctx.session_id)
+
+
+def unlocked(token: object, connection: object | None) -> bool:
+    """Whether a session holding `token` is the instructor's over `connection` (see the module docstring)."""
+    if not isinstance(token, str) or not token:
+        return False
+    if connection is None:  # AppTest: no connections to tell apart
+        return True
+    return hmac.compare_digest(_tokens.get(connection, ""), token)
 
 
 def can_control() -> bool:
@@ -45,7 +82,7 @@ def can_control() -> bool:
     code, problem = configuration()
     if problem:
         return False
-    return code is None or bool(st.session_state.get(SESSION_KEY))
+    return code is None or unlocked(st.session_state.get(SESSION_KEY), _connection())
 
 
 def sidebar_login() -> None:
@@ -60,7 +97,7 @@ def sidebar_login() -> None:
         return
     if code is None:
         return
-    if st.session_state.get(SESSION_KEY):
+    if can_control():
         st.caption("🔓 Instructor controls unlocked in this browser.")
         if st.button("Lock", key="auth_lock"):
             st.session_state[SESSION_KEY] = False
@@ -76,7 +113,10 @@ def sidebar_login() -> None:
                 wait = WRONG_WINDOW - (now - recent[0])
                 st.error(f"Too many wrong passcodes from this computer: try again in {wait:.0f} s.")
             elif hmac.compare_digest(entered.encode(), code.encode()):
-                st.session_state[SESSION_KEY] = True
+                token = secrets.token_hex(16)
+                if (connection := _connection()) is not None:
+                    _tokens[connection] = token
+                st.session_state[SESSION_KEY] = token
                 st.rerun()
             else:
                 with _wrong_lock:

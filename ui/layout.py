@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import auth, rerun_guard, state
-from ui.words import words
+from ui import auth, cache_guard, rerun_guard, state
+from ui.words import md, words
 from vae.data import Dataset, DatasetError
 from vae.model import parameter_counts
 from vae.run import RunState, RunView
@@ -62,6 +62,7 @@ def page(title: str, purpose: str, plain: str | None = None) -> RunView | None:
     `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class).
     `plain`: the purpose instead, when the model is a plain VAE (no classifier, no {kind} input)."""
     rerun_guard.install()  # once per server process; see its docstring
+    cache_guard.install()  # likewise
     icon = _info(title).icon
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     st.html(PROJECTOR_CSS)  # only a style: it takes no room on the page
@@ -92,7 +93,8 @@ def sidebar(follow: bool = True) -> RunView | None:
             gone, current = current, state.default_choice(options)
             if gone is not None:  # deleted (in another browser, say) since this page was drawn
                 st.warning(
-                    f"“{state.label(gone)}” is no longer on this server: showing “{state.label(current)}”.", icon="🗑️"
+                    f"“{md(state.label(gone))}” is no longer on this server: showing “{md(state.label(current))}”.",
+                    icon="🗑️",
                 )
         choice = st.selectbox(
             "Showing",
@@ -181,7 +183,7 @@ def test_images(shown: RunView) -> tuple[Dataset | None, str | None]:
     try:
         return state.lab().dataset(name), None
     except DatasetError as exc:
-        return None, f"This needs the test images of **{name}**, the data “{shown.label}” was trained on. {exc}"
+        return None, f"This needs the test images of **{name}**, the data “{md(shown.label)}” was trained on. {exc}"
 
 
 def need_test_images(shown: RunView) -> Dataset:

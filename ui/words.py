@@ -2,6 +2,7 @@
 
 One place for it, so that a Fashion-MNIST model is never described as drawing "digit Pullover"."""
 
+import re
 from dataclasses import dataclass
 
 from vae.data import DIGIT_NAMES, FASHION_NAMES
@@ -41,3 +42,12 @@ CLOTHES = Words("image", "class", "style", FASHION_NAMES, "shade, width, pattern
 
 def words(dataset: str) -> Words:
     return CLOTHES if dataset == "fashion-mnist" else DIGITS
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md(name: str) -> str:
+    """A file's name as Markdown shows it, character for character: a checkpoint copied in by hand may
+    be called `**x**`, `[x](y)` or hold a newline."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(name.splitlines()))

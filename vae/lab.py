@@ -8,7 +8,6 @@ Pure Python, no UI: the pages call these methods and draw what they return.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from pathlib import Path
@@ -76,12 +75,11 @@ class Lab:
             if old is not None and old.alive:
                 old.stop()
                 old.join(30)
+            # The old run must go with its last reference (`tests/test_hardening.py` checks with the collector
+            # off): the server runs without Streamlit's collection after each page (`postScriptGC = false`),
+            # and a run kept in a reference cycle held its memory for minutes while `check_fits` counted it freed.
             self.trainer = None
             del old
-            # The server runs without Streamlit's collection after each page (`postScriptGC = false`), and
-            # the old run's tensors can sit in reference cycles (a thread's frames, a page's cached
-            # view): collect now, or its memory stays held for minutes while `check_fits` counted it freed.
-            gc.collect()
             what = f"resumed from {resume.label}" if resume is not None else "started"
             command = f"VAE Explorer app, Train page ({what})"
             trainer = Trainer(config, dataset, resume=resume, command=command, judge=self.judge(dataset))

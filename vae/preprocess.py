@@ -17,6 +17,35 @@ INK_THRESHOLD = 0.1  # fainter pixels do not count when finding the digit's boun
 # Larger pictures are shrunk first: the digit ends up 20 px tall, and a 48-megapixel phone photo
 # at full size took 0.8 s and 250 MB (in a classroom, for every student who uploads one).
 MAX_SIDE = 1024
+# A PNG cannot be decoded at a fraction of its size, and its pixels cost memory, not its bytes: a 757 KB
+# PNG of 13,000 x 13,000 took 1.3 GB and 11 s to open (PIL itself refuses only above ~179 megapixels).
+# A JPEG is decoded at 1/8 of its size when that is enough, so it may be larger (a 48-MP phone photo).
+MAX_PIXELS = 25_000_000
+MAX_JPEG_PIXELS = 64 * MAX_PIXELS
+
+
+class PictureError(ValueError):
+    """A picture that cannot become a digit; the message is ours alone (never an object's repr: an
+    upload's repr holds a URL with the session's id) and says what to do."""
+
+
+def open_picture(file: object) -> Image.Image:
+    """An uploaded or on-disk picture, opened lazily (nothing decoded yet), refused when it would take
+    too much memory to decode. PictureError otherwise, with a message that can be shown as it is."""
+    try:
+        pil = Image.open(file)
+    except Image.DecompressionBombError:
+        raise PictureError("it is too large (over 179 megapixels): use a picture under 25 megapixels") from None
+    except (OSError, ValueError):  # PIL's UnidentifiedImageError is an OSError
+        raise PictureError("it is not a picture this page can read: use a PNG or a JPEG") from None
+    limit = MAX_JPEG_PIXELS if pil.format == "JPEG" else MAX_PIXELS
+    if pil.width * pil.height > limit:
+        mp = pil.width * pil.height / 1e6
+        raise PictureError(
+            f"it is {pil.width:,} x {pil.height:,} pixels ({mp:.0f} megapixels): use a picture under "
+            f"{limit / 1e6:.0f} megapixels (a screenshot or a photo of one digit is plenty)"
+        )
+    return pil
 
 
 def to_ink(image: np.ndarray | Image.Image) -> np.ndarray:
@@ -90,4 +119,18 @@ def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray:
     return out
 
 
-__all__ = ["BOX", "SIZE", "to_ink", "to_mnist"]
+def upload_to_mnist(file: object) -> np.ndarray:
+    """An uploaded picture file -> (28, 28) like `to_mnist`; any problem is a PictureError with a message
+    that is safe to show (a truncated or corrupt file, a bomb, no ink)."""
+    pil = open_picture(file)
+    try:
+        return to_mnist(pil)
+    except PictureError:
+        raise
+    except ValueError as exc:  # ours: "the picture is empty", "too faint"
+        raise PictureError(str(exc)) from None
+    except (OSError, Image.DecompressionBombError):
+        raise PictureError("the file is damaged or cut short: try another one") from None
+
+
+__all__ = ["BOX", "MAX_PIXELS", "SIZE", "PictureError", "open_picture", "to_ink", "to_mnist", "upload_to_mnist"]

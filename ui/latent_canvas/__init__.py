@@ -37,6 +37,7 @@ should fetch after every epoch (`BROWSER_MAX_BYTES`), the function falls back to
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 # live run (the seed preset's decoder: 0.4 MB; one hidden layer of 2,048 units: 6.6 MB).
 BROWSER_MAX_BYTES = 8_000_000
 Z_RANGE = 3.0  # the sliders span [-3, 3]: the prior N(0, 1) puts 99.7% of each coordinate there
+Z_LIMIT = 10.0  # a z sent from elsewhere (a test digit's mean) may lie beyond the sliders, not beyond this
 
 
 def digit_prob(digit_a: int, digit_b: int, mix: float) -> list[float]:
@@ -70,17 +72,25 @@ def pack_decoder(model: ConditionalVAE) -> bytes:
     )
 
 
-def _clean(values: dict, z_dim: int) -> dict:
-    """Plain numbers in range; z padded or cut to z_dim (the model on show may have changed)."""
-    z = [float(v) for v in values.get("z", [])][:z_dim]
-    a = min(max(int(values.get("digit_a", 0)), 0), NUM_CLASSES - 1)
-    b = min(max(int(values.get("digit_b", a)), 0), NUM_CLASSES - 1)
-    return {
-        "z": z + [0.0] * (z_dim - len(z)),
-        "digit_a": a,
-        "digit_b": b,
-        "mix": min(max(float(values.get("mix", 0.0)), 0.0), 1.0),
-    }
+def _number(value: object, lo: float, hi: float, default: float = 0.0) -> float:
+    """A finite number within [lo, hi] from whatever a browser sent (a forged message may send text,
+    1e308 or NaN); `default` when it is not a number at all."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return min(max(x, lo), hi) if math.isfinite(x) else default
+
+
+def _clean(values: object, z_dim: int) -> dict:
+    """Plain numbers in range; z padded or cut to z_dim (the model on show may have changed). Anything a
+    browser sends passes through here, so nothing it sends can raise or make a NaN picture."""
+    values = values if isinstance(values, dict) else {}
+    raw = values.get("z")
+    z = [_number(v, -Z_LIMIT, Z_LIMIT) for v in (raw if isinstance(raw, list) else [])][:z_dim]
+    a = int(_number(values.get("digit_a"), 0, NUM_CLASSES - 1))
+    b = int(_number(values.get("digit_b"), 0, NUM_CLASSES - 1, default=a))
+    return {"z": z + [0.0] * (z_dim - len(z)), "digit_a": a, "digit_b": b, "mix": _number(values.get("mix"), 0, 1)}
 
 
 def _plain(initial: dict) -> dict:
