@@ -8,6 +8,12 @@ from vae import generate
 from vae.images import grid, png_bytes
 from vae.model import NUM_CLASSES
 
+TEMPERATURE_HELP = (
+    "Sampling temperature: z ~ N(0, τ²I). At 1 the model draws as it was trained; below 1 it stays near the "
+    "middle of its latent space, where it has seen most images. See BENCHMARKS.md for how often the shipped "
+    "models draw the digit asked for at τ = 0.5, 0.8 and 1."
+)
+
 shown = layout.page(
     "VAE Explorer",
     "An interactive lab for Variational Auto-Encoders: watch one learn, then take its latent space apart.",
@@ -30,26 +36,42 @@ else:
     )
 st.markdown(intro)
 
-if shown is not None:
-    if shown.config.conditional:
-        st.subheader(f"Ten {vocab.plural} in five styles, drawn just now by “{md(shown.label)}”")
-        images = generate.digit_rows(shown.model, generate.styles(shown.model, 5, seed=0))
-        about = f"Each row shares one random style z; each column asks for one {vocab.kind} ({vocab.span})."
-    else:
-        st.subheader(f"Fifty {vocab.item}s, drawn just now by “{md(shown.label)}”")
-        images = generate.digit_rows(shown.model, generate.styles(shown.model, 5 * NUM_CLASSES, seed=0))
-        about = f"Each picture decodes its own random z. This model is a plain VAE: it cannot be told which {vocab.kind} to draw."
-    picture = grid(images, NUM_CLASSES)
-    st.image(picture, width=560, clamp=True)
-    st.caption(about)
-    st.download_button(
-        "Download this grid (PNG)", png_bytes(picture, 3), f"{shown.label}-samples.png", "image/png", key="home_dl"
-    )
-
-st.subheader("Where to go")
-row = st.container(horizontal=True)  # five cards, wrapping on a narrow screen
+row = st.container(horizontal=True)  # five cards in a row, wrapping on a narrow screen: above the fold
 pick = f"Pick a {vocab.kind}, drag" if shown is None or shown.config.conditional else "Drag"
 for p in layout.PAGES[1:]:
-    with row.container(width=150):
+    with row.container(width=122):
         st.page_link(p.path, label=p.title, icon=p.icon)
-        st.caption(p.blurb.format(item=vocab.item, Item=vocab.item.capitalize(), pick=pick))
+        st.markdown(p.blurb.format(item=vocab.item, Item=vocab.item.capitalize(), pick=pick))
+
+if shown is not None:
+    many = shown.config.conditional
+    what = f"Ten {vocab.plural} in five styles" if many else f"Fifty {vocab.item}s"
+    st.subheader(f"{what}, drawn just now by “{md(shown.label)}”")
+    picture_col, text_col = st.columns([3, 2], gap="medium")
+    with text_col:
+        tau = st.slider(
+            "Temperature τ",
+            0.2,
+            1.0,
+            1.0,
+            0.1,
+            key="home_tau",
+            help=TEMPERATURE_HELP,
+        )
+        if many:
+            st.markdown(
+                f"Each row shares one random style z; each column asks for one {vocab.kind} ({vocab.span}). "
+                f"z is drawn from N(0, τ²I): at τ = 1 as the model was trained; lower τ keeps the styles near "
+                f"the average {vocab.style}, so the {vocab.plural} are plainer and more often the one asked for."
+            )
+        else:
+            st.markdown(
+                f"Each picture decodes its own random z, drawn from N(0, τ²I). This model is a plain VAE: it "
+                f"cannot be told which {vocab.kind} to draw."
+            )
+    styles = generate.styles(shown.model, 5 if many else 5 * NUM_CLASSES, seed=0, temperature=tau)
+    picture = grid(generate.digit_rows(shown.model, styles), NUM_CLASSES)
+    picture_col.image(picture, width="stretch", clamp=True)
+    text_col.download_button(
+        "Download this grid (PNG)", png_bytes(picture, 3), f"{shown.label}-samples.png", "image/png", key="home_dl"
+    )

@@ -70,6 +70,7 @@ def start(resume: bool = False) -> None:
         return
     layout.show(state.LIVE_CHOICE)  # this session's sidebar follows the new run
     st.session_state[SCROLL] = True
+    st.session_state["train_settings_panel"] = False  # the settings close: the run takes the screen
 
 
 def autosave_offered() -> bool:

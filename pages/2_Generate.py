@@ -41,11 +41,22 @@ else:
 
 # Where the sliders should jump to: a random style, zero, or a point sent from the Latent space page.
 # Each jump carries a fresh "nonce": the canvas only jumps when `initial` differs from the last one.
-buttons = st.container(horizontal=True)  # each button as wide as its label, on any screen
+buttons = st.container(horizontal=True, vertical_alignment="bottom")  # each as wide as its label
 request = st.session_state.pop("gen_request", None)
 nonce = st.session_state["gen_jumps"] = st.session_state.get("gen_jumps", 0) + 1
-if buttons.button("🎲 Random style", key="gen_random", help="Draw z from the prior N(0, I)"):
-    z0 = np.random.default_rng().standard_normal(c.z_dim)
+tau = buttons.slider(
+    "Temperature τ",
+    0.2,
+    1.0,
+    1.0,
+    0.1,
+    key="gen_tau",
+    width=180,
+    help="Random style draws z from N(0, τ²I): 1 as in training; lower stays near the average style "
+    "(plainer, and more often the digit asked for: BENCHMARKS.md measures it).",
+)
+if buttons.button("🎲 Random style", key="gen_random", help="Draw z from N(0, τ²I)"):
+    z0 = tau * np.random.default_rng().standard_normal(c.z_dim)
     st.session_state["gen_initial"] = {"z": z0.tolist(), "nonce": nonce}
 if buttons.button("0 Reset z", key="gen_reset", help="Every slider to 0, the prior's centre"):
     st.session_state["gen_initial"] = {"z": [0.0] * c.z_dim, "nonce": nonce}

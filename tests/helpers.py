@@ -22,6 +22,7 @@ def start_run_in_browser(page, epochs: int, batch_size: int) -> None:
     """On an open Train page: pick the tiny preset, set epochs and batch size, press Start."""
     from playwright.sync_api import expect
 
+    page.get_by_text("⚙️ Settings").first.click()  # the settings panel is closed: it sums them up in its title
     page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
     page.get_by_role("option", name="tiny").click()
     expect(page.get_by_role("spinbutton", name="Latent size z_dim")).to_have_value("2")  # the preset filled the form

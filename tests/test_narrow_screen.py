@@ -65,3 +65,46 @@ def canvas_edges_hidden(page) -> list[str]:
             return [...cut];
         }"""
     )
+
+
+# Whether an element lies wholly inside the first screen (the viewport as the page opens, unscrolled).
+IN_VIEW = """e => { const r = e.getBoundingClientRect();
+    return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1; }"""
+
+
+def _in_view(page, selector: str) -> bool:
+    locator = page.locator(selector).first
+    locator.wait_for(timeout=60_000)
+    return locator.evaluate(IN_VIEW)
+
+
+@pytest.mark.browser
+def test_each_pages_picture_and_its_controls_are_on_the_first_screen_of_a_projector(app_server, browser):
+    """1024x768 with the sidebar open: a student sees the main picture and what moves it without scrolling."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    seen = {}
+    page.goto(app_server.url)
+    wait_for_app(page)
+    seen["Home: the grid"] = _in_view(page, "[data-testid='stImage'] img")
+    seen["Home: the temperature"] = _in_view(page, "[data-testid='stSlider']")
+    seen["Home: the last page link"] = _in_view(
+        page, "[data-testid='stMainBlockContainer'] [data-testid='stPageLink']:last-of-type"
+    )
+    page.goto(app_server.url + "/Generate")
+    wait_for_app(page)
+    seen["Generate: picture and sliders"] = _in_view(page, "iframe[title*='latent_canvas']")
+    page.goto(app_server.url + "/Train")
+    wait_for_app(page)
+    seen["Train: Start"] = _in_view(page, "button:has-text('Start training')")
+    start_run_in_browser(page, epochs=1000, batch_size=100)
+    page.get_by_role("button", name="Pause").wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)  # Start scrolls the page to the run
+    for name, selector in {
+        "Train: Pause": "button:has-text('Pause')",
+        "Train: the film": "iframe[title*='film']",
+        "Train: the curves": ".st-key-train_overview, [data-testid='stPlotlyChart']",
+        "Train: the model": ".model-diagram",
+    }.items():
+        seen[name] = page.locator(selector).first.evaluate(IN_VIEW)
+    page.close()
+    assert all(seen.values()), seen

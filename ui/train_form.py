@@ -139,7 +139,7 @@ def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key:
     row.button("▶️ Start training", type="primary", key="train_start", on_click=on_start, disabled=not control)
     if replace_key is not None:
         row.checkbox("Stop the current run and start this one instead", key=replace_key, disabled=not control)
-    with st.expander(f"⚙️ Settings: {summary()}"):
+    with st.expander(f"⚙️ Settings: {summary()}", key="train_settings_panel"):  # key: stays open as its title changes
         st.selectbox(
             "Start from a preset",
             [CUSTOM, *PRESETS],

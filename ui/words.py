@@ -44,7 +44,9 @@ def words(dataset: str) -> Words:
     return CLOTHES if dataset == "fashion-mnist" else DIGITS
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# What Streamlit's Markdown would read as formatting inside a line: emphasis, code, links (with "["
+# escaped, "(" cannot start one), HTML, tables, strikethrough, LaTeX ($) and emoji shortcodes (:x:).
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~$:])")
 
 
 def md(name: str) -> str:
