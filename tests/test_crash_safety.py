@@ -1,6 +1,7 @@
 """Nothing lost when the process dies: atomic checkpoint writes, and resuming a killed live run."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,4 +117,5 @@ def test_kill_9_the_server_mid_training_then_resume_in_the_browser(app_env, brow
         page.screenshot(path=screenshot_dir / "train_resumed_after_kill.png", full_page=True)
         text = page.locator("[data-testid='stMain']").inner_text()
         page.close()
-    assert f"{saved.epoch} of 500 epochs done" in text or f"{saved.epoch + 1} of 500 epochs done" in text, text
+    done = int(re.search(r"(\d+) of 500 epochs done", text).group(1))
+    assert done >= saved.epoch, text  # it went on from the autosave, not from epoch 0 (however busy the machine)

@@ -22,7 +22,8 @@ from vae.model import ConditionalVAE
 
 ROW_TIP = re.compile(r"<title>z(\d+): μ ([-+][\d.]+), σ ([\d.]+), ε ([-+][\d.]+), z ([-+][\d.]+)</title>")
 READABLE_PX = 14  # the smallest text a projector's back row reads
-COLUMN_1024 = 564  # px: the main column at 1024x768 with the sidebar open (measured by the browser test)
+COLUMN_1024 = 564  # px: the narrowest main column at 1024x768 with the sidebar open (Streamlit's own margins;
+# ui/layout.PROJECTOR_CSS narrows them to 676 px: the browser tests check at least this)
 
 
 def model_of(**changes) -> ConditionalVAE:
@@ -210,9 +211,8 @@ def test_the_diagram_fits_the_main_column_of_a_1024_pixel_projector(shipped_mode
         assert not m["overflowing"] and not m["pageScrolls"], (width, model, m)
         assert m["smallestText"] >= READABLE_PX, (width, model, m)
         assert m["pictures"] == 3, (width, model, m)  # input, output, output from mu
-    assert seen[1024, "seed-mnist"]["columnRight"] - seen[1024, "seed-mnist"]["columnLeft"] == pytest.approx(
-        COLUMN_1024, abs=2
-    )  # the width the unit test above assumes
+    column = seen[1024, "seed-mnist"]["columnRight"] - seen[1024, "seed-mnist"]["columnLeft"]
+    assert column >= COLUMN_1024 - 2  # at least the width the unit test above assumes (narrow page margins: 676)
 
 
 def test_a_model_whose_weights_went_to_nan_gets_a_sentence_not_a_traceback():
@@ -358,5 +358,6 @@ def test_the_compact_diagram_fits_beside_the_sidebar_of_a_1024_pixel_projector(b
         assert m["pictures"] == 2, (width, model, m)  # input, output
         assert m["sentenceLines"] == 1, (width, model, m)
     m = seen[1024, "seed-mnist"]
-    assert m["columnRight"] - m["columnLeft"] == pytest.approx(COLUMN_1024, abs=2)  # as the unit tests assume
-    assert m["width"] == pytest.approx(COLUMN_1024, abs=2)  # it takes the column's width
+    column = m["columnRight"] - m["columnLeft"]
+    assert column >= COLUMN_1024 - 2  # at least what the unit tests assume
+    assert m["width"] == pytest.approx(min(column, 680), abs=2)  # it takes the column's width, up to 680 px

@@ -155,10 +155,10 @@ def test_a_judge_that_cannot_be_kept_still_judges(mnist, tmp_path, monkeypatch, 
 
 
 def _tiny_checkpoint():
-    from vae.checkpoint import Checkpoint
     from vae.model import ConditionalVAE
+    from vae.run import RunView
 
-    return Checkpoint(config=preset("tiny"), model=ConditionalVAE(preset("tiny")))
+    return RunView(preset("tiny"), ConditionalVAE(preset("tiny")), label="tiny", run_id="tiny")
 
 
 def _count_training(monkeypatch) -> list:
@@ -174,7 +174,7 @@ def _count_training(monkeypatch) -> list:
 
 def test_judges_live_apart_from_the_checkpoints(mnist, tmp_path, monkeypatch):
     """Issue 18, item 8: a checkpoint saved under a judge's name is listed and cannot replace the judge."""
-    from vae.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+    from vae.checkpoint import list_checkpoints, new_checkpoint_path, save_checkpoint
 
     trained_on = _count_training(monkeypatch)
     judge_for(mnist, tmp_path)
@@ -183,7 +183,7 @@ def test_judges_live_apart_from_the_checkpoints(mnist, tmp_path, monkeypatch):
     judge_bytes = path.read_bytes()
     names = ["judge-x", path.stem]  # the second is the judge file's own name
     for name in names:
-        save_checkpoint(checkpoint_path(name, tmp_path), _tiny_checkpoint(), slim=True)
+        save_checkpoint(new_checkpoint_path(name, tmp_path), _tiny_checkpoint(), slim=True)
     assert sorted(p.stem for p in list_checkpoints(tmp_path)) == sorted(names)
     assert path.read_bytes() == judge_bytes
     judge_for(mnist, tmp_path)

@@ -12,7 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bench.harness import wait_for_app
-from tests.helpers import sample_grid_height, start_run_in_browser, write_mnist_stand_in
+from tests.helpers import start_run_in_browser, write_mnist_stand_in
 from ui import state
 from vae import memory
 from vae.checkpoint import load_checkpoint, save_checkpoint
@@ -327,22 +327,21 @@ def _main_text(page) -> str:
 
 
 def _observe(page) -> tuple[int, int, int]:
-    """(sample-grid rows from the image's height, train points in the VAE-loss panel, per-step points)."""
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMain\"] img.sample-grid')?.naturalHeight ?? 0"
-    )
+    """(the film's newest epoch, test points in the loss chart, per-step points), as the browser shows them."""
+    film = page.frame_locator("iframe[title*='film']").locator("#epoch")
+    text = film.inner_text(timeout=2000) if film.count() else ""
+    epoch = int(text.split()[-1]) if text.split() and text.split()[-1].isdigit() else 0
     traces = page.evaluate(
         "() => Array.from(document.querySelectorAll('.js-plotly-plot'), p => p._fullData ?? []).flat()"
         ".map(t => [t.name, t.xaxis, t.x.length])"
     )
-    rows = next((n for n in range(0, 41) if height == (sample_grid_height(n) if n else 0)), -1)
-    train = next((n for name, axis, n in traces if name == "train" and axis == "x"), 0)  # the VAE-loss panel
-    steps = next((n for name, _, n in traces if name == "loss of each batch"), 0)
-    return rows, train, steps
+    tests = next((n for name, axis, n in traces if name == "test images" and axis == "x"), 0)  # the overview
+    steps = next((n for name, _, n in traces if name == "each step"), 0)
+    return epoch, tests, steps
 
 
 @pytest.mark.browser
-def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server, browser, screenshot_dir):
+def test_browser_trains_tiny_to_the_end_and_the_curves_and_film_grow(app_server, browser, screenshot_dir):
     page = _open(browser, app_server.url)
     start_run_in_browser(page, epochs=3, batch_size=2)  # 2,000 steps per epoch: seconds each, even on a fast machine
     page.get_by_text("Training in the background").wait_for(timeout=120_000)
@@ -362,8 +361,8 @@ def test_browser_trains_tiny_to_the_end_and_the_curves_and_grid_grow(app_server,
     page.close()
     assert final[:2] == (3, 3), (final, seen)
     assert "finished · epoch 3/3" in sidebar, sidebar  # the sidebar still shows the run started here
-    rows = [r for r, _, _ in seen if r > 0]
-    assert rows == sorted(rows) and {1, 2} & set(rows), seen  # the grid grew row by row, live
+    frames = [r for r, _, _ in seen if r > 0]
+    assert frames == sorted(frames) and {1, 2} & set(frames), seen  # the film grew epoch by epoch, live
     steps = [s for _, _, s in seen if s > 0]
     assert len(set(steps)) >= 3, seen  # the per-step curve moved while training
     assert enabled_while_training  # the epoch downloads opened after the first epoch, not only at the end
