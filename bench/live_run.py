@@ -1,23 +1,30 @@
-"""Seconds for a live run as the app trains it, on the offline MNIST subset (no browser).
+"""The Train page's default run, as the app trains it on the offline MNIST subset (no browser): its
+time, and whether the digit picker works at the end.
 
-Run: `.venv/bin/python -m bench.live_run [--epochs 20 300]`. Each run goes through `vae.lab.Lab`
-as the Train page's Start does: one torch thread (the app's `VAE_TORCH_THREADS` default), an
-autosave after every epoch, a test evaluation and a sample row per epoch. It prints the wall time,
-the steps per second, the test loss the run ended with and its conditional accuracy (does it draw
-the digit it is asked for: both judges of `vae.judge.judges_for` must say so, 5 z seeds x 200
-images per digit; the CNN judge alone in brackets, as this benchmark reported it before), so the Train page's
-advice for offline use (300 epochs of the 4,000 digits, as many images as the tutorial's 20 epochs
-of full MNIST) can be checked against its cost and its result.
+Run: `.venv/bin/python -m bench.live_run [--epochs 20 300] [--seeds 42 1 2] [--overhead]`. Each run goes
+through `vae.lab.Lab` as the Train page's Start does: one torch thread (the app's `VAE_TORCH_THREADS`
+default), an autosave after every epoch, the epoch's test evaluation, sample row, film frame, map
+encodings and (with the repo's judge) its judged accuracy. It prints the wall time, the steps per
+second, the test loss and classifier accuracy it ended with and its conditional accuracy (does it
+draw the digit it is asked for: both judges of `vae.judge.judges_for` must say so, 5 z seeds x 200
+images per digit; the CNN judge alone in brackets), per training seed and their spread.
+
+`--overhead` also times each run without the per-epoch judge (the same seed, one after the other):
+the cost of the Train page's "draws the digit asked for" curve, as a ratio measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
+from bench.harness import ROOT
 from vae.config import preset
 from vae.judge import judges_for
 from vae.judging import conditional_accuracy
@@ -25,24 +32,25 @@ from vae.lab import Lab
 from vae.run import RunState
 
 
-def live_run(name: str, epochs: int) -> dict:
+def live_run(name: str, epochs: int, seed: int, judge: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
+        if judge:  # the judges shipped beside the models: the Lab hands the trainer the CNN one
+            shutil.copytree(ROOT / "checkpoints" / "judges", Path(tmp) / "checkpoints" / "judges")
         lab = Lab(f"{tmp}/checkpoints", f"{tmp}/data")  # an empty data folder: the offline subset
         start = time.perf_counter()
-        trainer = lab.start(preset(name).replace(epochs=epochs))
+        trainer = lab.start(preset(name).replace(epochs=epochs, seed=seed))
         trainer.join()
         seconds = time.perf_counter() - start
         assert trainer.state is RunState.FINISHED, trainer.error
         last = trainer.view.epoch_metrics[-1]
-        judges = judges_for(trainer.dataset, "checkpoints")
-        model = trainer.view.model
-        judged = conditional_accuracy(model, judges)
+        judged = conditional_accuracy(trainer.view.model, judges_for(trainer.dataset, ROOT / "checkpoints"))
         return {
             "seconds": seconds,
             "steps": trainer.step,
             "images": trainer.step * trainer.config.batch_size,
             "test_loss": last["test_loss"],
             "test_acc": last["test_acc"],
+            "judged_curve": last.get("judged_acc"),
             "conditional": judged["overall"] if judged is not None else float("nan"),
             "conditional_cnn": judged["judges"]["cnn"]["overall"] if judged is not None else float("nan"),
             "source": trainer.dataset.source,
@@ -53,16 +61,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="seed")
     parser.add_argument("--epochs", type=int, nargs="+", default=[20, 300])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="training seeds (42: the preset's)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
+    parser.add_argument("--overhead", action="store_true", help="also time each run without the per-epoch judge")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for epochs in args.epochs:
-        r = live_run(args.preset, epochs)
+        results, ratios = [], []
+        for seed in args.seeds:
+            r = live_run(args.preset, epochs, seed)
+            results.append(r)
+            curve = f", last judged point {r['judged_curve']:.0%}" if r["judged_curve"] is not None else ""
+            print(
+                f"{args.preset} seed {seed}, {epochs:4d} epochs on {r['source']}: {r['seconds']:5.1f} s "
+                f"({r['steps']:,} steps, {r['steps'] / r['seconds']:.0f} steps/s, {r['images']:,} images)  "
+                f"test loss {r['test_loss']:.1f}, classifier {r['test_acc']:.1%}, conditional accuracy "
+                f"{r['conditional']:.1%} (CNN judge alone {r['conditional_cnn']:.1%}){curve}",
+                flush=True,
+            )
+            if args.overhead:
+                bare = live_run(args.preset, epochs, seed, judge=False)
+                ratios.append(r["seconds"] / bare["seconds"])
+                print(f"    without the per-epoch judge: {bare['seconds']:5.1f} s (with / without: {ratios[-1]:.3f})")
+        accs, secs = [r["conditional"] for r in results], [r["seconds"] for r in results]
+        spread = f" (min {min(accs):.1%}, max {max(accs):.1%})" if len(accs) > 1 else ""
         print(
-            f"{args.preset}, {epochs:4d} epochs on {r['source']}: {r['seconds']:5.1f} s "
-            f"({r['steps']:,} steps, {r['steps'] / r['seconds']:.0f} steps/s, about {r['images']:,} images)  "
-            f"test loss {r['test_loss']:.1f}, classifier {r['test_acc']:.1%}, conditional accuracy {r['conditional']:.1%} "
-            f"(CNN judge alone {r['conditional_cnn']:.1%})"
+            f"=> {epochs} epochs, {len(accs)} seed(s): conditional accuracy mean {statistics.mean(accs):.1%}{spread}; "
+            f"time mean {statistics.mean(secs):.1f} s"
+            + (f"; the per-epoch judge costs x{statistics.mean(ratios):.3f} of the run's time" if ratios else ""),
+            flush=True,
         )
 
 
