@@ -26,6 +26,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.session_manager import SessionClient
 
 SESSION_KEY = "auth_instructor"
 # Wrong passcodes allowed from one computer (IP address) in a window of seconds: a student cannot
@@ -61,11 +62,13 @@ def configuration() -> tuple[str | None, str | None]:
 
 
 def _connection() -> object | None:
-    """The server's object for this browser's websocket connection; None outside a server (AppTest)."""
+    """The server's object for this browser's websocket connection; None outside a server (AppTest's
+    runtime hands out a new mock each run: there are no connections to tell apart there)."""
     ctx = get_script_run_ctx()
     if ctx is None or not Runtime.exists():
         return None
-    return Runtime.instance().get_client(ctx.session_id)
+    client = Runtime.instance().get_client(ctx.session_id)
+    return client if SessionClient in type(client).__mro__ else None
 
 
 def unlocked(token: object, connection: object | None) -> bool:
