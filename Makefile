@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 HOST ?= localhost
 
-.PHONY: run test lint format system-deps bench clean
+.PHONY: run test lint format system-deps bench clean kit
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ format: $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed system-deps lint
 	$(PY) -m pytest -q
+
+# The lesson kit in checkpoints/kit/ (vae/kit.py): six small models, each about a minute of one core,
+# trained again from scratch (the files in the repo are replaced).
+kit: $(VENV)/.installed
+	$(PY) -m vae kit --overwrite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

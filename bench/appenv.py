@@ -24,6 +24,8 @@ def app_env(workdir: Path) -> tuple[dict[str, str], list[str]]:
         shutil.copy2(path, ckpt_dir / path.name)
     if (ROOT / "checkpoints" / "judges").is_dir():  # the judges: the Train page's "draws the digit asked for"
         shutil.copytree(ROOT / "checkpoints" / "judges", ckpt_dir / "judges")
+    if (ROOT / "checkpoints" / "kit").is_dir():  # the lesson kit: the Compare page's questions
+        shutil.copytree(ROOT / "checkpoints" / "kit", ckpt_dir / "kit")
     notes = []
     from ui.state import DEFAULT_CHECKPOINT
 

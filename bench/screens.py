@@ -19,7 +19,7 @@ from bench.harness import ROOT, chromium, wait_for_app
 
 OUT = ROOT / "docs" / "screens"
 PAGES = {"Home": "", "Generate": "Generate", "Latent space": "Latent_space", "Reconstruct": "Reconstruct",
-         "Theory": "Theory"}  # fmt: skip
+         "Theory": "Theory", "Compare": "Compare"}  # fmt: skip
 
 
 def shoot(page, name: str, size: str) -> Path:

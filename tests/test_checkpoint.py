@@ -342,3 +342,35 @@ def test_the_maps_over_training_round_trip_and_a_slim_file_keeps_a_few(tmp_path)
     payload["map_shape"] = [40, 1000, 3]  # not this model's z_dim
     torch.save(payload, tmp_path / "a.pt")
     _assert_clear_error(tmp_path / "a.pt", match="does not match its own config or format")
+
+
+def test_a_failed_run_is_saved_with_why_and_reads_as_failed(tmp_path):
+    """A run the NaN guard stopped (the lesson kit ships one if it happens) says so when it is read back."""
+    why = "The loss became nan at epoch 3, step 97: training stopped and the last good weights were restored."
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "a.pt", _ckpt().but(error=why), slim=True))
+    assert loaded.error == why and loaded.state is RunState.FAILED
+    ok = load_checkpoint(save_checkpoint(tmp_path / "b.pt", _ckpt()))
+    assert ok.error is None and ok.state is RunState.FINISHED
+    payload = torch.load(tmp_path / "b.pt", weights_only=True)
+    payload["error"] = 42
+    torch.save(payload, tmp_path / "b.pt")
+    _assert_clear_error(tmp_path / "b.pt", match="does not match its own config or format")
+
+
+def test_slimmed_keeps_as_few_as_asked_the_last_of_each_always(tmp_path):
+    from vae.checkpoint import slimmed
+
+    rng = np.random.default_rng(0)
+    run = _ckpt().but(
+        film=np.zeros((100, 4, 10, 28, 28), np.uint8),
+        film_epochs=tuple(range(1, 101)),
+        maps=rng.standard_normal((40, 50, 2)).astype(np.float16),
+        map_epochs=tuple(range(1, 41)),
+        sample_rows=rng.random((100, 10, 28, 28)).astype(np.float32),
+        sample_epochs=tuple(range(1, 101)),
+    )
+    light = load_checkpoint(save_checkpoint(tmp_path / "a.pt", slimmed(run, steps=10, rows=4, film=5, maps=3), True))
+    assert len(light.steps["step"]) == 10 and light.steps["step"][-1] == 80
+    assert light.sample_epochs[-1] == light.film_epochs[-1] == 100 and light.map_epochs[-1] == 40
+    assert (len(light.sample_epochs), len(light.film_epochs), len(light.map_epochs)) == (4, 5, 3)
+    assert len(light.film) == 5 and len(light.maps) == 3 and len(light.sample_rows) == 4

@@ -32,6 +32,7 @@ PAGES = (
     PageInfo("pages/3_Latent_space.py", "Latent space", "🗺️", "Every test {item} as a point on a map."),
     PageInfo("pages/4_Reconstruct.py", "Reconstruct", "🔍", "{Item}s in, {item}s out; draw your own."),
     PageInfo("pages/5_Theory.py", "Theory", "📖", "Why it works, next to live widgets."),
+    PageInfo("pages/6_Compare.py", "Compare", "⚖️", "Models side by side: what does β do?"),
 )
 
 
@@ -56,17 +57,18 @@ MODEL_KEY = "model_choice"  # the user's choice, kept across pages (widget state
 WIDGET_KEY = "sidebar_model"
 
 
-def page(title: str, purpose: str, plain: str | None = None) -> RunView | None:
+def page(title: str, purpose: str, plain: str | None = None, picker: bool = True) -> RunView | None:
     """Set up a page; returns the model it should show (None: nothing to show, message given).
 
     `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class).
-    `plain`: the purpose instead, when the model is a plain VAE (no classifier, no {kind} input)."""
+    `plain`: the purpose instead, when the model is a plain VAE (no classifier, no {kind} input).
+    `picker=False`: no model picker in the sidebar (a page that picks its own models); returns None."""
     rerun_guard.install()  # once per server process; see its docstring
     cache_guard.install()  # likewise
     icon = _info(title).icon
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     st.html(PROJECTOR_CSS)  # only a style: it takes no room on the page
-    shown = sidebar(follow=title != "Train")  # the Train page's live panel redraws itself
+    shown = sidebar(follow=title != "Train", picker=picker)  # the Train page's live panel redraws itself
     vocab = words(shown.dataset_name if shown is not None else "mnist")
     if plain is not None and shown is not None and not shown.config.conditional:
         purpose = plain
@@ -75,14 +77,16 @@ def page(title: str, purpose: str, plain: str | None = None) -> RunView | None:
     return shown
 
 
-def sidebar(follow: bool = True) -> RunView | None:
-    """The page links, the instructor box and the model picker; returns the model to show. With
-    `follow`, a page drawn from an earlier epoch of the live run offers to redraw at the latest."""
+def sidebar(follow: bool = True, picker: bool = True) -> RunView | None:
+    """The page links, the instructor box and (with `picker`) the model picker; returns the model to
+    show. With `follow`, a page drawn from an earlier epoch of the live run offers to redraw at the latest."""
     with st.sidebar:
         for p in PAGES:
             st.page_link(p.path, label=p.title, icon=p.icon)
         st.divider()
         auth.sidebar_login()
+        if not picker:
+            return None
         st.subheader("Model")
         options = state.choices()
         if not options:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import streamlit as st
 import torch
@@ -56,7 +57,11 @@ def _load(path: str, stamp: int) -> RunView | CheckpointError:
 
 def saved(name: str) -> RunView:
     """A saved checkpoint by its listed name, cached; raises CheckpointError."""
-    path = lab().path(name)
+    return saved_file(lab().path(name), name)
+
+
+def saved_file(path: Path, name: str) -> RunView:
+    """The checkpoint at `path` (called `name` in messages), cached; raises CheckpointError."""
     try:
         stamp = path.stat().st_mtime_ns  # once: the run's key names the very file read
     except OSError:

@@ -23,7 +23,7 @@ from vae import files
 from vae.config import Config
 from vae.history import FILM_STYLES, spread
 from vae.model import NUM_CLASSES, ConditionalVAE, parameter_counts
-from vae.run import LIVE, RunView, frozen, saved_state
+from vae.run import LIVE, RunState, RunView, frozen, saved_state
 
 FORMAT = "vae-explorer-checkpoint"
 VERSION = 1
@@ -83,8 +83,8 @@ def _thin(n: int, keep: int) -> np.ndarray:
 def save_checkpoint(path: str | os.PathLike, run: RunView, slim: bool = False) -> Path:
     """Write `run` to `path` atomically (see `vae.files.atomic_write`); CheckpointError if it cannot.
 
-    `slim` (for models shipped in the repo): no optimizer state, and long logs thinned to
-    SLIM_STEPS step rows and SLIM_ROWS sample rows. Training can still resume from it.
+    `slim` (for models shipped in the repo): no optimizer state, and long logs thinned as `slimmed`
+    thins them by default. Training can still resume from it.
     """
     payload = _payload(run, slim)
     try:
@@ -100,19 +100,33 @@ def checkpoint_bytes(run: RunView) -> bytes:
     return buffer.getvalue()
 
 
+def slimmed(
+    run: RunView, steps: int = SLIM_STEPS, rows: int = SLIM_ROWS, film: int = SLIM_FILM, maps: int = SLIM_MAPS
+) -> RunView:
+    """`run` with its logs thinned: at most `steps` rows of the step log and `rows` sample rows, evenly
+    spaced, and `film` frames and `maps` map encodings, more of them early on (`vae.history.spread`);
+    the last of each always kept. A slim file keeps the defaults; the lesson kit keeps fewer."""
+    keep_steps = _thin(run.logged_steps, steps)
+    keep_rows = _thin(len(run.sample_rows), rows)
+    keep_film = spread(len(run.film), film)
+    keep_maps = spread(len(run.map_epochs), maps)
+    return run.but(
+        steps=MappingProxyType({k: np.asarray(v)[keep_steps] for k, v in run.steps.items()}),
+        sample_rows=np.asarray(run.sample_rows)[keep_rows],
+        sample_epochs=tuple(run.sample_epochs[i] for i in keep_rows),
+        film=np.asarray(run.film)[keep_film],
+        film_epochs=tuple(run.film_epochs[i] for i in keep_film),
+        maps=np.asarray(run.maps)[keep_maps],
+        map_epochs=tuple(run.map_epochs[i] for i in keep_maps),
+    )
+
+
 def _payload(run: RunView, slim: bool) -> dict:
+    if slim:
+        run = slimmed(run)
     steps, rows, epochs = dict(run.steps), run.sample_rows, list(run.sample_epochs)
     film, film_epochs = run.film, list(run.film_epochs)
     maps, map_epochs = run.maps, list(run.map_epochs)
-    if slim:
-        keep_steps = _thin(run.logged_steps, SLIM_STEPS)
-        steps = {k: np.asarray(v)[keep_steps] for k, v in steps.items()}
-        keep = _thin(len(rows), SLIM_ROWS)
-        rows, epochs = np.asarray(rows)[keep], [epochs[i] for i in keep]
-        keep = spread(len(film), SLIM_FILM)
-        film, film_epochs = np.asarray(film)[keep], [film_epochs[i] for i in keep]
-        keep = spread(len(map_epochs), SLIM_MAPS)
-        maps, map_epochs = np.asarray(maps)[keep], [map_epochs[i] for i in keep]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -137,6 +151,7 @@ def _payload(run: RunView, slim: bool) -> dict:
         "map_epochs": [int(e) for e in map_epochs],
         "dataset": {k: _plain(v) for k, v in run.dataset.items()},
         "command": run.command,
+        "error": run.error,  # why a run that failed (its NaN guard, say) stopped; None for the others
         "created": run.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
@@ -182,7 +197,7 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
             model=model.eval().requires_grad_(False),
             label=name_of(path),
             run_id=f"saved-{path.name}-{stamp}",
-            state=saved_state(config, epoch),
+            state=RunState.FAILED if payload.get("error") else saved_state(config, epoch),
             epoch=epoch,
             step=step,
             epoch_metrics=_epoch_metrics(payload.get("epoch_metrics")),
@@ -195,6 +210,7 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
             map_epochs=map_epochs,
             dataset=MappingProxyType(_plain_dict(payload.get("dataset"), "dataset")),
             command=str(payload.get("command", "")),
+            error=_error(payload.get("error")),
             created=str(payload.get("created", "")),
             optimizer_state=payload.get("optimizer") if isinstance(payload.get("optimizer"), dict) else None,
             path=path,
@@ -332,6 +348,15 @@ def _maps(packed: object, shape: object, epochs: object, config: Config) -> tupl
     if not isinstance(epochs, list) or len(epochs) != len(maps) or not all(isinstance(e, int) for e in epochs):
         raise ValueError("map_epochs must list one epoch number per map")
     return frozen(maps.copy()), tuple(epochs)
+
+
+def _error(saved: object) -> str | None:
+    """Why a saved run failed (a file from before errors were kept has none)."""
+    if saved is None or saved == "":
+        return None
+    if not isinstance(saved, str):
+        raise ValueError("error must be a string")
+    return saved
 
 
 def _epoch_metrics(saved: object) -> tuple[MappingProxyType, ...]:

@@ -1,4 +1,4 @@
-"""`python -m vae ...`: info, train, evaluate, sample, list, data.
+"""`python -m vae ...`: info, train, evaluate, sample, list, data, kit.
 
 Errors (a bad path, a corrupt file, a bad value) print one line to stderr and exit with status 2.
 """
@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--dataset", default="mnist", choices=DATASETS)
     data.add_argument("--data-dir", default="data")
+
+    kit = sub.add_parser("kit", help="train the lesson kit: small models that answer a class's questions")
+    kit.add_argument("--out", type=Path, default=DEFAULT_DIR / "kit", help="folder (default: checkpoints/kit)")
+    kit.add_argument("--only", action="append", metavar="NAME", help="train only this kit model (repeatable)")
+    kit.add_argument("--epochs", type=int, help="instead of the kit's 100 (a quick try; the command says so)")
+    kit.add_argument("--overwrite", action="store_true", help="replace kit files that exist")
+    kit.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     return p
 
 
@@ -288,6 +295,46 @@ def cmd_data(args: argparse.Namespace) -> None:
     print(f"{dataset.source}: {len(dataset.train_y):,} training and {len(dataset.test_y):,} test images, ready")
 
 
+def cmd_kit(args: argparse.Namespace) -> None:
+    from vae.data import mnist_subset
+    from vae.judge import judge_for
+    from vae.kit import KIT, kit_model, train_kit_model
+
+    models = [kit_model(name) for name in args.only] if args.only else list(KIT)  # a typo fails before any work
+    if args.epochs is not None and not 1 <= args.epochs <= 1000:
+        raise ValueError(f"--epochs must be 1..1000, got {args.epochs}")
+    import torch
+
+    # One thread: these small models train no faster on more, and with other work on the machine torch's
+    # extra threads made a 2-epoch try 45 s instead of 1 s (measured at a load average of 7).
+    torch.set_num_threads(1)
+    device = resolve_device(args.device)
+    for model in models:  # refuse now, not after minutes of training the others
+        if (args.out / f"{model.name}.pt").exists() and not args.overwrite:
+            raise CheckpointError(f"{args.out / model.name}.pt exists already: add --overwrite to train it again.")
+    # The offline subset whatever is on disk: the kit is the same on every machine.
+    dataset = mnist_subset()
+    judge = judge_for(dataset, DEFAULT_DIR)  # shipped in checkpoints/judges (else trained once, about a minute)
+    total = 0
+    for model in models:
+        epochs = args.epochs or model.config.epochs
+
+        def progress(epoch: int, name: str = model.name, epochs: int = epochs) -> None:
+            print(f"\r{name}: epoch {epoch}/{epochs}", end="", file=sys.stderr, flush=True)
+
+        run, path, seconds = train_kit_model(
+            model, dataset, args.out, judge, args.epochs, args.overwrite, device, on_epoch=progress
+        )
+        print("\r", end="", file=sys.stderr)
+        size = path.stat().st_size
+        total += size
+        outcome = f"stopped: {run.error}" if run.error else f"finished {run.epoch} epochs"
+        m = run.epoch_metrics[-1] if run.epoch_metrics else {}
+        scores = f"test loss {m['test_loss']:.1f}, KL {m['test_kl']:.2f}" if m else "no epoch finished"
+        print(f"{path}  {model.setting}: {outcome} in {seconds:.0f} s; {scores}; {size / 1e6:.2f} MB")
+    print(f"{len(models)} kit model{'s' * (len(models) != 1)}, {total / 1e6:.2f} MB in {args.out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {
@@ -297,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         "sample": cmd_sample,
         "list": cmd_list,
         "data": cmd_data,
+        "kit": cmd_kit,
     }
     try:
         commands[args.command](args)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import nn
 
-from vae import files, memory
+from vae import files, kit, memory
 from vae.checkpoint import (
     CheckpointError,
     list_checkpoints,
@@ -144,6 +144,21 @@ class Lab:
     def path(self, name: str) -> Path:
         """The file of the saved checkpoint `name` (as `checkpoints()` lists it)."""
         return path_of(name, self.checkpoint_dir)
+
+    @property
+    def kit_dir(self) -> Path:
+        """The lesson kit's models (`vae.kit`): shipped with the repo, apart from the saved checkpoints."""
+        return self.checkpoint_dir / kit.FOLDER
+
+    def kit_models(self) -> list[str]:
+        """The names of the kit's models on disk, in the kit's order (any other file in the folder after
+        them); CheckpointError if the folder cannot be read."""
+        order = {m.name: i for i, m in enumerate(kit.KIT)}
+        names = [name_of(p) for p in list_checkpoints(self.kit_dir)]
+        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+    def kit_path(self, name: str) -> Path:
+        return path_of(name, self.kit_dir)
 
     def save(self, name: str, overwrite: bool = False) -> Path:
         """Save the live run as `name`; never replaces a file unless asked."""
