@@ -36,17 +36,19 @@ else:
     )
 st.markdown(intro)
 
-row = st.container(horizontal=True)  # five cards in a row, wrapping on a narrow screen: above the fold
+# The pages as cards, three to a row (above the fold on a 1024x768 projector, the sidebar open).
 pick = f"Pick a {vocab.kind}, drag" if shown is None or shown.config.conditional else "Drag"
-for p in layout.PAGES[1:]:
-    with row.container(width=122):
-        st.page_link(p.path, label=p.title, icon=p.icon)
-        st.markdown(p.blurb.format(item=vocab.item, Item=vocab.item.capitalize(), pick=pick))
+cards = layout.PAGES[1:]
+for start in range(0, len(cards), 3):
+    for column, p in zip(st.columns(3, gap="small"), cards[start : start + 3], strict=False):
+        with column.container(gap=None):
+            st.page_link(p.path, label=p.title, icon=p.icon)
+            st.markdown(p.blurb.format(item=vocab.item, Item=vocab.item.capitalize(), pick=pick))
 
 if shown is not None:
     many = shown.config.conditional
     what = f"Ten {vocab.plural} in five styles" if many else f"Fifty {vocab.item}s"
-    st.subheader(f"{what}, drawn just now by “{md(shown.label)}”")
+    st.subheader(f"{what}, drawn by “{md(shown.label)}”")
     picture_col, text_col = st.columns([3, 2], gap="medium")
     with text_col:
         tau = st.slider(
