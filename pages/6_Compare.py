@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import compare, layout, lessons
-from ui.words import words
+from ui.words import md, words
 from vae.checkpoint import CheckpointError
 
 PICK, QUESTION, DIGIT, SEED = "cmp_models", "cmp_question", "cmp_digit", "cmp_seed"
@@ -47,7 +47,7 @@ if QUESTION not in st.session_state:
     st.session_state[QUESTION] = lessons.question_of(chosen, questions)
 items, dropped = compare.entries([c for c in chosen if c in options])
 gone = [
-    f"“{compare.label(c)}” dropped out of the comparison: it is no longer on this server."
+    f"“{md(compare.label(c))}” dropped out of the comparison: it is no longer on this server."
     for c in chosen
     if c not in options
 ]
@@ -104,4 +104,4 @@ low_left.plotly_chart(compare.kl_figure(items), key="cmp_kl", config=CHART)
 low_right.plotly_chart(compare.maps_figure(items), key="cmp_maps", config=CHART)
 for e in items:
     if e.problem:
-        st.caption(f"“{e.name}”: no scores, no map: {e.problem}")
+        st.caption(f"“{md(e.name)}”: no scores, no map: {e.problem}")
