@@ -70,7 +70,7 @@ if initial is not None and len(initial.get("z", [])) != c.z_dim:
     initial = None  # made for another model
 
 in_browser = browser_cannot_decode(model) is None  # else the canvas says why and decodes on the server
-st.caption(
+st.markdown(
     ("Drag a slider: the picture is decoded in your browser as you move. " if in_browser else "")
     + "Sliders with a higher KL carry more information; those near 0 are ignored by the decoder."
 )

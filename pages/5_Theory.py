@@ -238,7 +238,7 @@ def reparam_widget() -> None:
         hide_index=True,
         key="th_rep_table",
     )
-    st.caption("Press *Resample ε*: ε and z change, μ and σ stay (they depend only on X), and f(z) wobbles a little.")
+    st.markdown("Press *Resample ε*: ε and z change, μ and σ stay (they depend only on X), and f(z) wobbles a little.")
     twist = " (the classifier is section 7's twist)" if c.conditional else ""
     st.markdown(f"**All together.** The same {vocab.item} and the same ε, through the whole model{twist}:")
     diagram.draw(shown.model, x, st.session_state.get("th_eps_seed", 0), vocab)

@@ -73,7 +73,7 @@ def page(title: str, purpose: str, plain: str | None = None, picker: bool = True
     if plain is not None and shown is not None and not shown.config.conditional:
         purpose = plain
     st.title(f"{icon} {title}")
-    st.caption(purpose.format(item=vocab.item, kind=vocab.kind))
+    st.markdown(purpose.format(item=vocab.item, kind=vocab.kind))  # body text: a projector washes captions out
     return shown
 
 
