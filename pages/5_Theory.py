@@ -6,6 +6,7 @@ from torch import Tensor
 
 from ui import diagram, layout
 from ui import theory_widgets as tw
+from ui.film import film
 from ui.latent_canvas import latent_controls
 from ui.words import md, words
 from vae import generate
@@ -347,6 +348,13 @@ else:
         else f"ten random z (no {vocab.kind} input)"
     )
     st.caption(f"Top to bottom: after epoch {', '.join(str(row_epochs[k]) for k in keep)}. Each row: {what}.")
+if len(shown.film):
+    st.markdown(
+        "Because each row's style is new, a late row can look worse than an earlier one. The trainer also draws "
+        f"the **same** four styles after every epoch: play them, and watch the same {vocab.plural} sharpen."
+    )
+    labels = names if c.conditional else None
+    film(shown.film, shown.film_epochs, labels, key="th_film", frames_key=f"{shown.run_id}-{len(shown.film_epochs)}")
 if metrics:
     st.plotly_chart(tw.loss_curves(metrics, vocab.classifier if c.conditional else None), key="th_curves")
     both = (
