@@ -21,6 +21,7 @@ from ui.diagram import draw as draw_diagram
 from ui.film import film
 from ui.train_charts import MAX_POINTS, RAW, TEST, TRAIN, draw_history, smooth
 from ui.words import words
+from vae.data import DatasetError
 from vae.run import RunView
 
 DIAGRAM_DIGIT = 0  # the test image the diagram follows (the same all run long)
@@ -122,6 +123,6 @@ def _diagram_digit(run: RunView) -> torch.Tensor | None:
     """The test digit the diagram follows, if the run's data is on this machine."""
     try:
         test_x = state.lab().dataset(run.dataset_name).test_x
-    except Exception:  # noqa: BLE001 - no test images here (the pages that need them say how to get them)
+    except DatasetError:  # no test images here (the pages that need them say how to get them)
         return None
     return test_x[DIAGRAM_DIGIT : DIAGRAM_DIGIT + 1]
