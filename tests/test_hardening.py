@@ -320,7 +320,8 @@ def test_names_show_as_they_are_in_markdown():
     from ui.words import md
 
     assert md("seed-mnist") == "seed-mnist"  # as most names: unchanged
-    assert md("**bold** [x](javascript:alert(1))") == "\\*\\*bold\\*\\* \\[x\\](javascript\\:alert(1))"
+    assert md("**bold** [x](javascript:alert(1))") == "\\*\\*bold\\*\\* \\[x\\](javascript:alert(1))"
+    assert md("kit: β 4") == "kit: β 4" and md(":smile:") == "\\:smile:"
     assert "\n" not in md("two\nlines")
 
 

@@ -79,7 +79,9 @@ def _in_view(page, selector: str) -> bool:
 
 
 @pytest.mark.browser
-def test_each_pages_picture_and_its_controls_are_on_the_first_screen_of_a_projector(app_server, browser):
+def test_each_pages_picture_and_its_controls_are_on_the_first_screen_of_a_projector(
+    app_server, browser, screenshot_dir
+):
     """1024x768 with the sidebar open: a student sees the main picture and what moves it without scrolling."""
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     seen = {}
@@ -102,9 +104,10 @@ def test_each_pages_picture_and_its_controls_are_on_the_first_screen_of_a_projec
     for name, selector in {
         "Train: Pause": "button:has-text('Pause')",
         "Train: the film": "iframe[title*='film']",
-        "Train: the curves": ".st-key-train_overview, [data-testid='stPlotlyChart']",
+        "Train: the curves": "[data-testid='stPlotlyChart'] .js-plotly-plot",  # drawn (plotly is lazy)
         "Train: the model": ".model-diagram",
     }.items():
-        seen[name] = page.locator(selector).first.evaluate(IN_VIEW)
+        seen[name] = _in_view(page, selector)
+    page.screenshot(path=screenshot_dir / "first_screen_train_1024x768.png")
     page.close()
     assert all(seen.values()), seen

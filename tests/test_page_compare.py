@@ -58,7 +58,7 @@ def test_the_beta_question_shows_three_runs_and_three_rows_of_one_z(kit_env, fre
     torch.manual_seed(0)
     x, y = measure.test_sample(mnist)
     kl = measure.scores(load_checkpoint(KIT / "beta-4.pt").model, x, y)["kl"]
-    text = at.markdown[0].value
+    text = at.markdown[1].value
     assert text.startswith("**What does β do?**") and f"puts {kl:.1f} nats into z" in text
     table = next(m.value for m in at.markdown if "cmp-table" in m.value)
     assert table.count("■") == 3 and "ℹ️" not in table  # alike models: no note
@@ -82,7 +82,7 @@ def test_mixed_models_get_notes_not_errors(kit_env, fresh_streamlit_caches, draw
     table = next(m.value for m in at.markdown if "cmp-table" in m.value)
     assert "z_dim differs (2, 10)" in table and "“kit: plain VAE” has no classifier" in table
     assert at.button_group(key="cmp_question").value is None  # models picked by hand: no question
-    assert "fits best" in at.markdown[0].value  # a measured comparison instead
+    assert "fits best" in at.markdown[1].value  # a measured comparison instead
     items, rows = drawn[-1]
     assert [r.shape for r in rows] == [(compare.N_STYLES, 784)] * 3
 
@@ -110,7 +110,7 @@ def test_every_student_compares_freely_in_a_classroom(kit_env, fresh_streamlit_c
     at.button_group(key="cmp_question").set_value("lr").run()
     assert at.multiselect(key="cmp_models").value == ["kit/lr-0.1", "kit/beta-1"]
     assert not any(w.disabled for w in (*at.multiselect, *at.selectbox, *at.button))
-    assert at.markdown[0].value.startswith("**What if the learning rate is too high?**")
+    assert at.markdown[1].value.startswith("**What if the learning rate is too high?**")
 
 
 @pytest.mark.browser

@@ -382,7 +382,7 @@ def test_two_browsers_watch_one_run_and_a_pause_in_one_shows_in_the_other(app_se
     b.screenshot(path=screenshot_dir / "train_paused_in_other_browser.png", full_page=True)
     b.get_by_role("button", name="Resume").click()
     a.get_by_text("Training in the background").wait_for(timeout=60_000)
-    a.get_by_role("button", name="Stop").click()
+    a.get_by_role("button", name="⏹️ Stop").click()  # not Streamlit's own Stop (a run in progress)
     for page in (a, b):
         page.get_by_text("Stopped before the last epoch").wait_for(timeout=60_000)
         page.close()

@@ -45,11 +45,13 @@ def words(dataset: str) -> Words:
 
 
 # What Streamlit's Markdown would read as formatting inside a line: emphasis, code, links (with "["
-# escaped, "(" cannot start one), HTML, tables, strikethrough, LaTeX ($) and emoji shortcodes (:x:).
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~$:])")
+# escaped, "(" cannot start one), HTML, tables, strikethrough, LaTeX ($); and emoji shortcodes (:x:),
+# whose first colon is escaped.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~$])")
+_SHORTCODE = re.compile(r":(?=[\w+-]+:)")
 
 
 def md(name: str) -> str:
     """A file's name as Markdown shows it, character for character: a checkpoint copied in by hand may
     be called `**x**`, `[x](y)` or hold a newline."""
-    return _MARKDOWN.sub(r"\\\1", " ".join(name.splitlines()))
+    return _SHORTCODE.sub(r"\\:", _MARKDOWN.sub(r"\\\1", " ".join(name.splitlines())))
