@@ -123,7 +123,9 @@ def test_low_dimensional_planes_are_z_itself():
     np.testing.assert_array_equal(two.to_z(np.array([[1.5, -2.0]])), np.float32([[1.5, -2.0]]))
     one = pca_plane(latent_sample(z_dim=1))
     np.testing.assert_array_equal(one.to_map(np.array([[0.7]])), np.float32([[0.7, 0.0]]))
-    np.testing.assert_array_equal(one.to_z(np.array([[0.7, 5.0]])), np.float32([[0.7]]))  # y means nothing for one number
+    np.testing.assert_array_equal(
+        one.to_z(np.array([[0.7, 5.0]])), np.float32([[0.7]])
+    )  # y means nothing for one number
     np.testing.assert_array_equal(one.spread(np.array([4.0])), [[4.0, 0.0], [0.0, 0.0]])
 
 
