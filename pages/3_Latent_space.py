@@ -97,14 +97,8 @@ if latent_map.available():
     )
     if event is not None and event.get("kind") == "pick":
         st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
-    elif event is not None and event.get("kind") == "generate" and len(event.get("z", [])) == c.z_dim:
-        x, y = event.get("xy", [0.0, 0.0])
-        source = f"the latent map at ({x:.2f}, {y:.2f})"
-        digit = int(event.get("digit", 0)) if c.conditional else 0
-        st.session_state["gen_request"] = {"z": [float(v) for v in event["z"]], "digit": digit, "source": source}
-        if GENERATE.exists():
-            st.switch_page("pages/2_Generate.py")
-        st.warning("The Generate page is not part of this app yet: the z is kept for when it is.")
+    elif event is not None and event.get("kind") == "generate":
+        latent_map.open_in_generate(event, c.z_dim, c.conditional)
     st.caption(
         f"{len(pts.index):,} test {noun}s. **Hover** a dot to see the {noun}, or empty space to see what the decoder "
         f"draws there{' as the ' + kind + ' picked above the map' if c.conditional else ''}; **click** a dot to look "

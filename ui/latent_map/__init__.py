@@ -125,6 +125,7 @@ def latent_map(
     note: str = "",
     mark: dict | None = None,
     picked: int | None = None,
+    pick_text: str = "",
     key: str,
 ) -> dict | None:
     """Draw the map; return a click not returned before ({"kind": "pick", "index": test index} or
@@ -132,7 +133,8 @@ def latent_map(
 
     coords (N, 2): the points on today's map; inverse: `ui.map_data.inverse_spec`; frames: the run's map
     over training (None: `note` says why); mark: {"xy": [x, y], "cov": 2x2, "name"} drawn as a star with
-    its 1- and 2-sigma ellipses; picked: the point (row of `pts`) to ring."""
+    its 1- and 2-sigma ellipses; picked: the point (row of `pts`) to ring; pick_text: what the status line
+    says a click on a dot does."""
     c = model.config
     ss = st.session_state
     why_not = latent_canvas.browser_cannot_decode(model)
@@ -180,7 +182,7 @@ def latent_map(
         "picked": picked,
         "colour_options": colour_options(pts, enc, kind),
         "max_height": MAX_HEIGHT,
-        "pick_text": f"Click to look at this {noun} up close.",
+        "pick_text": pick_text or f"Click to look at this {noun} up close.",
         "space_text": "What the decoder draws at this spot. Click to open it on the Generate page.",
     }
     components.declare_component("decoder", path=str(latent_canvas.FRONTEND_DIR))  # serves decoder.js
@@ -210,3 +212,18 @@ def inverse_prior(enc: Encoded, inverse: dict) -> list[float] | None:
     if inverse["kind"] != "plane":
         return None
     return [float(v) for v in enc.plane.prior_centre]
+
+
+def open_in_generate(event: dict, z_dim: int, conditional: bool) -> None:
+    """Hand a "generate" click's z and digit to the Generate page and go there (as Latent space's
+    "Open in Generate" does)."""
+    z = event.get("z", [])
+    if len(z) != z_dim:
+        return  # made for another model
+    x, y = (list(event.get("xy", [])) + [0.0, 0.0])[:2]
+    st.session_state["gen_request"] = {
+        "z": [float(v) for v in z],
+        "digit": min(max(int(event.get("digit", 0)), 0), 9) if conditional else 0,
+        "source": f"the latent map at ({float(x):.2f}, {float(y):.2f})",
+    }
+    st.switch_page("pages/2_Generate.py")
