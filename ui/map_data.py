@@ -1,8 +1,8 @@
 """What the latent map shows, computed once per model and shared by every browser (the Latent space and
 Reconstruct pages draw it with `ui.latent_map`).
 
-The map's points are at most MAP_POINTS test images: first the ones a run follows over training
-(`vae.history.map_index`, 1,000), then a seeded sample of the others. Per dataset (`points`): their
+The map's points are at most 2,000 test images (`vae.history.map_points`): first the ones a run follows
+over training (`vae.history.map_index`, 1,000), then a seeded sample of the others. Per dataset (`points`): their
 pictures as one PNG sprite sheet at SPRITE_LEVELS grey levels, labels and the two style measures. Per
 model (`MapView`): their encoder means, the classifier's guesses, and 2-D coordinates with the way back
 to z: PCA (or z itself) with its exact inverse, or t-SNE (`ui.tsne_jobs`) with the nearest-points guess.
@@ -22,27 +22,15 @@ from PIL import Image
 
 from ui import state
 from ui.film import frames_to_show
-from vae.history import map_index
+from vae.history import map_index, map_points
 from vae.model import ConditionalVAE, evaluating
 from vae.projection import INVERSE_K, Plane, encode, pca_plane
 from vae.run import RunView
 from vae.style import slant, thickness
 
-MAP_POINTS = 2_000  # test images on the map: sprites and data under 1 MB per browser (BENCHMARKS.md)
 SPRITE_COLUMNS = 40  # cells per row of the sprite sheet (frontend/map.js reads it so)
 SPRITE_LEVELS = 32  # grey levels of the sprites: 8 bits cost Fashion-MNIST's 2,000 pictures 814 KB, 32 levels 481 KB
 MAX_FRAMES = 40  # recorded epochs on the time slider (a long run's are thinned as the film's are)
-
-
-def map_points(n_test: int, n: int = MAP_POINTS) -> np.ndarray:
-    """The test indices on the map: the followed ones (`map_index`) first, then a seeded sample of the
-    others, min(n, n_test) in all."""
-    followed = map_index(n_test)
-    if len(followed) >= min(n, n_test):
-        return followed[:n]
-    others = np.setdiff1d(np.arange(n_test), followed)
-    extra = np.sort(np.random.default_rng(1).choice(others, min(n, n_test) - len(followed), replace=False))
-    return np.concatenate([followed, extra])
 
 
 def sprite_png(images: np.ndarray, levels: int = SPRITE_LEVELS) -> bytes:

@@ -20,6 +20,7 @@ const PALETTES = {
 const IFRAME = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`; // names this iframe's clicks
 const S = {
   parcels: new Map(), // digest -> decoded parcel (typed array, ImageBitmap or decoder)
+  sizes: new Map(), // digest -> bytes it took to send
   spec: null,
   ready: false,
   seq: null, // `seq` of the last bytes read (re-posted args repeat them)
@@ -104,6 +105,7 @@ async function receive(args) {
   const kinds = new Map(args.spec.parcels.map(([name, digest, kind]) => [digest, kind]));
   const parts = args.sent.map(([digest, length]) => {
     const bytes = args.blob.subarray(at, at + length);
+    S.sizes.set(digest, length);
     at += length;
     return readParcel(kinds.get(digest), bytes).then((value) => [digest, value]);
   });
@@ -692,7 +694,7 @@ async function apply(args) {
     }
   }
   const wanted = new Set(spec.parcels.map(([, digest]) => digest));
-  for (const digest of S.parcels.keys()) if (!wanted.has(digest)) S.parcels.delete(digest);
+  for (const digest of S.parcels.keys()) if (!wanted.has(digest)) S.parcels.delete(digest), S.sizes.delete(digest);
   if (![...wanted].every((d) => S.parcels.has(d))) {
     S.ready = false;
     if (S.pending === null || args.served === S.pending) requestParcels();
@@ -866,6 +868,9 @@ window.__emptySpot = () => {
 };
 window.__zAt = (x, y) => zAt(x, y);
 window.__mapTestIndex = (i) => parcel("index")[i];
+// Bytes of each part of the map on show, as sent: what a fresh browser receives for it.
+window.__mapPartBytes = () => Object.fromEntries(S.spec.parcels.map(([name, digest]) => [name, S.sizes.get(digest)]));
+window.__mapModel = () => S.spec?.points_key ?? "";
 window.__decodeAt = (x, y, digit) => {
   const keep = S.digit;
   if (digit !== undefined) S.digit = digit;
