@@ -219,8 +219,9 @@ def test_a_failed_tsne_is_a_message(app_env, fresh_streamlit_caches, wide_checkp
         ({"classification_weight": 0.0}, ["label", "slant", "thickness"], "PC 1 ("),  # no classifier: no guess
         ({"z_dim": 1}, ["label", "guess", "slant", "thickness"], "z0"),
         ({"z_dim": 64}, ["label", "guess", "slant", "thickness"], "PC 1 ("),
+        ({"decoder_layers": (2048, 1024)}, ["label", "guess", "slant", "thickness"], "PC 1 ("),
     ],
-    ids=["plain-vae", "z_dim-1", "z_dim-64"],
+    ids=["plain-vae", "z_dim-1", "z_dim-64", "decoder-too-large-for-browsers"],
 )
 def test_models_of_every_shape_get_a_map(app_env, fresh_streamlit_caches, mnist, changes, options, axes):
     name = save_model(app_env["VAE_CHECKPOINT_DIR"], "odd", mnist, **changes)
@@ -235,6 +236,10 @@ def test_models_of_every_shape_get_a_map(app_env, fresh_streamlit_caches, mnist,
         assert (xy[:, 1] == 0).all()
     if "classification_weight" in changes:
         assert not spec["decoder"]["conditional"] and "guesses" not in parts
+    # 11.8 MB of weights would go to every browser after each epoch: the map stays, hovering space says why
+    too_large = "decoder_layers" in changes
+    assert spec["decoder"]["in_browser"] is not too_large and ("decoder" in parts) is not too_large
+    assert ("too large to run in your browser" in spec["decoder"]["why_not"]) is too_large
 
 
 def test_without_its_frontend_the_map_is_a_plain_scatter(app_env, fresh_streamlit_caches, monkeypatch, tmp_path):
