@@ -112,8 +112,8 @@ else:
 if c.conditional:
     st.caption(
         f"Here the classifier tells the decoder which {kind} to draw, so z only has to hold the *style* "
-        f"({vocab.style_examples}): the {vocab.plural} mix on the map. Colour by slant or thickness to see "
-        "what z holds instead."
+        f"({vocab.style_examples}): different {vocab.plural} may share the same region. Colour by slant or "
+        "thickness to see what z holds instead."
     )
 
 st.subheader(f"One {noun} up close")

@@ -102,8 +102,8 @@ def your_own() -> None:
                 st.error(f"That picture could not be read: {problem}. Try another one, or draw on the canvas.")
             else:
                 st.info(
-                    f"Draw {vocab.an_item} on the black square: its place on the map, its reconstruction"
-                    + (" and the model's guess appear." if shown.config.conditional else " appear.")
+                    f"Draw {vocab.an_item} on the black square: it lands on the map as a ★, and its reconstruction"
+                    + (" and the model's guess appear here." if shown.config.conditional else " appears here.")
                 )
         return
 
