@@ -56,7 +56,9 @@ def tsne_coords() -> np.ndarray | None:
         while not job.done.wait(0.25):
             left = job.seconds_left()
             text = f"t-SNE of {job.n:,} test {noun}s: {job.progress:.0%}"
-            bar.progress(min(job.progress, 1.0), text=text + (f", about {left:.0f} s left" if left is not None else ""))
+            if left is not None:
+                text += f", about {left:.0f} s left" if left >= 1 else ", less than a second left"
+            bar.progress(min(job.progress, 1.0), text=text)
         bar.empty()
         if job.error is not None:
             st.error(f"t-SNE failed ({job.error}). PCA still works: pick it above.")

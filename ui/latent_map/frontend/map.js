@@ -624,7 +624,7 @@ function pause() {
 
 function buildControls(spec) {
   const select = $("colour-by");
-  const keys = spec.colour_options.map((o) => o.key).join();
+  const keys = JSON.stringify(spec.colour_options.map((o) => [o.key, o.name]));
   if (select.dataset.keys !== keys) {
     select.dataset.keys = keys;
     select.replaceChildren(...spec.colour_options.map((o) => new Option(o.name, o.key)));
