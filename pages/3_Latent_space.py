@@ -95,6 +95,7 @@ if latent_map.available():
         frames=frames,
         note=note,
         picked=int(row[0]) if len(row) else None,
+        picked_name=f"test {noun} #{st.session_state.get('lat_index', 0)}, up close below",
         key="lat_map",
     )
     if event is not None and event.get("kind") == "pick":

@@ -125,6 +125,7 @@ def latent_map(
     note: str = "",
     mark: dict | None = None,
     picked: int | None = None,
+    picked_name: str = "",
     pick_text: str = "",
     key: str,
 ) -> dict | None:
@@ -133,8 +134,8 @@ def latent_map(
 
     coords (N, 2): the points on today's map; inverse: `ui.map_data.inverse_spec`; frames: the run's map
     over training (None: `note` says why); mark: {"xy": [x, y], "cov": 2x2, "name"} drawn as a star with
-    its 1- and 2-sigma ellipses; picked: the point (row of `pts`) to ring; pick_text: what the status line
-    says a click on a dot does."""
+    its 1- and 2-sigma ellipses; picked: the point (row of `pts`) to ring, named in the legend as
+    `picked_name`; pick_text: what the status line says a click on a dot does."""
     c = model.config
     ss = st.session_state
     why_not = latent_canvas.browser_cannot_decode(model)
@@ -180,6 +181,7 @@ def latent_map(
         "prior": inverse_prior(enc, inverse),
         "mark": mark,
         "picked": picked,
+        "picked_name": picked_name,
         "colour_options": colour_options(pts, enc, kind),
         "max_height": MAX_HEIGHT,
         "pick_text": pick_text or f"Click to look at this {noun} up close.",

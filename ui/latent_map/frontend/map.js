@@ -222,6 +222,9 @@ function legend(option) {
     );
   }
   if (S.spec.prior) parts.push(`<span><span class="ring"></span>the prior N(0, I): 1σ and 2σ</span>`);
+  if (S.spec.picked !== null && S.spec.picked !== undefined && S.spec.picked < shownCount()) {
+    parts.push(`<span>◯ ${escape(S.spec.picked_name)}</span>`);
+  }
   if (S.spec.mark) parts.push(`<span>★ ${escape(S.spec.mark.name)}: μ, ellipse 1σ and 2σ</span>`);
   box.innerHTML = parts.join("");
 }
@@ -591,6 +594,7 @@ function showFrame(frame) {
 }
 
 function epochLabel() {
+  legend(colourOption());
   const frame = S.frame;
   const epochs = S.spec.frames?.epochs ?? [];
   const last = epochs.length; // the slider's last stop is "now"
