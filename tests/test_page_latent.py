@@ -250,3 +250,19 @@ def test_without_its_frontend_the_map_is_a_plain_scatter(app_env, fresh_streamli
     assert "could not load" in at.info[0].value
     scatter = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert sum(1 for t in scatter["data"] if t["name"] in [str(d) for d in range(10)]) == 10
+
+
+def test_the_live_run_replays_its_epochs_so_far_and_its_tsne_stays_in_memory(app_env, fresh_streamlit_caches):
+    from ui import state
+    from vae.config import preset
+
+    trainer = state.lab().start(preset("tiny").replace(epochs=2, z_dim=3))
+    trainer.join(120)
+    at = open_page()
+    at.sidebar.selectbox(key="sidebar_model").select(state.LIVE_CHOICE).run()
+    args, parts = everything(at)
+    assert args["spec"]["frames"]["epochs"] == [1, 2] and args["spec"]["axes"][0].startswith("PC 1")
+    assert array(args, parts, "frames").shape == (2 * 1000 * 2,)
+    at.radio(key="lat_method").set_value("t-SNE").run()
+    assert not at.exception and sent(at)[0]["spec"]["inverse"]["kind"] == "nearest"
+    assert not (Path(app_env["VAE_CHECKPOINT_DIR"]) / "cache").exists()  # a live run's map is not kept on disk
