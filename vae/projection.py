@@ -155,7 +155,7 @@ def nearest_inverse(points: np.ndarray, z: np.ndarray, query: np.ndarray, k: int
     1/1000 of the map's width (so a query on a point returns about that point's z). -> (Q, z_dim) float32.
 
     A guess, not an inverse: t-SNE has no formula from the plane back to z. Between clusters it blends
-    codes that may not belong together. The browser computes the same (`frontend/map.js`)."""
+    codes that may not belong together. The browser computes the same (`ui/latent_map/frontend/hover.js`)."""
     points, z, query = (np.asarray(a, np.float64) for a in (points, z, query))
     if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(z) or len(points) == 0:
         raise ValueError(f"need map points (N, 2) with one z each, got {points.shape} and {z.shape}")

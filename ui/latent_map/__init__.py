@@ -1,6 +1,6 @@
 """The latent map as a component: hover a test image's dot to see it, hover empty space to see what the
 decoder draws there, click to send that spot to Generate, colour by label, guess, slant or thickness,
-and replay the map over training. All of it happens in the browser (`frontend/map.js`, canvas 2D, so
+and replay the map over training. All of it happens in the browser (`frontend/*.js`, canvas 2D, so
 no WebGL is needed): nothing reaches the server while the mouse moves.
 
 A custom component (`components.v1`, a hand-written iframe, no build step, like `latent_canvas` and
@@ -46,7 +46,7 @@ MAX_HEIGHT = 520  # pixels of map at most: with its controls it stays on a 768-p
 @dataclass(frozen=True)
 class Parcel:
     name: str
-    kind: str  # how map.js reads it: f32, f16, i32, u8, png, decoder
+    kind: str  # how frontend/state.js reads it: f32, f16, i32, u8, png, decoder
     digest: str
     data: bytes
 
