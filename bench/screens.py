@@ -5,7 +5,8 @@
 
 Starts the app over a temporary copy of checkpoints/ (nothing in the repo is written but the PNGs).
 The Train page is shot before a run, during the default run (a few epochs in, scrolled to the run as
-Start does) and after it has finished.
+Start does) and after it has finished. "Latent map" shoots the map of the shipped 2-D model while
+hovering, coloured by slant, during its training, and a drawn digit's posterior on Reconstruct.
 """
 
 from __future__ import annotations
@@ -48,10 +49,76 @@ def train(browser, url: str, size: str, width: int, height: int) -> None:
     page.close()
 
 
+def pick_model(page, name: str) -> None:
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    wait_for_app(page)
+
+
+def map_frame(page, model: str):
+    element = page.wait_for_selector("iframe[title*='latent_map']", timeout=60_000)
+    frame = element.content_frame()
+    frame.wait_for_function(
+        f"window.__map && window.__map().ready && window.__mapModel().includes('-saved-{model}.pt-')", timeout=120_000
+    )
+    return element, frame
+
+
+def latent_map(browser, url: str, size: str, width: int, height: int, model: str = "seed2d-mnist") -> None:
+    """The latent map of the shipped 2-D model: a hovered digit, empty space decoded, pictures coloured by
+    slant, the map at epoch 14 of its training; a drawn 7's posterior on the Reconstruct page."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{url}/Latent_space")
+    wait_for_app(page)
+    pick_model(page, model)
+    element, frame = map_frame(page, model)
+    box = element.bounding_box()
+    px, py = frame.evaluate("window.__pointOnScreen(7)")
+    page.mouse.move(box["x"] + px, box["y"] + py)
+    time.sleep(0.5)
+    shoot(page, "latent-map-hover-dot", size)
+    x, y, _ = frame.evaluate("window.__emptySpot()")
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    time.sleep(0.5)
+    shoot(page, "latent-map-hover-space", size)
+    page.mouse.move(1, 1)
+    frame.select_option("#colour-by", "slant")
+    frame.check("#thumbs")
+    time.sleep(0.5)
+    shoot(page, "latent-map-pictures-slant", size)
+    frame.uncheck("#thumbs")
+    frame.select_option("#colour-by", "label")
+    epochs = frame.evaluate("window.__map().epochs")
+    frame.press("#scrub", "Home")
+    for _ in range(min(range(len(epochs)), key=lambda i: abs(epochs[i] - 14))):
+        frame.press("#scrub", "ArrowRight")
+    time.sleep(0.5)
+    shoot(page, "latent-map-over-training", size)
+    page.goto(f"{url}/Reconstruct")  # a new session: the sidebar shows the default model again
+    wait_for_app(page)
+    pick_model(page, model)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.scroll_into_view_if_needed()
+    map_frame(page, model)
+    box = canvas.bounding_box()
+    for (x0, y0), (x1, y1) in (((60, 60), (220, 60)), ((220, 60), (130, 250))):
+        page.mouse.move(box["x"] + x0, box["y"] + y0)
+        page.mouse.down()
+        for k in range(1, 13):
+            page.mouse.move(box["x"] + x0 + (x1 - x0) * k / 12, box["y"] + y0 + (y1 - y0) * k / 12)
+        page.mouse.up()
+        time.sleep(1.5)
+    wait_for_app(page)
+    page.get_by_role("heading", name="Draw your own digit").scroll_into_view_if_needed()
+    time.sleep(0.5)
+    shoot(page, "reconstruct-posterior", size)
+    page.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["1024x768", "1400x1000"])
-    parser.add_argument("--pages", nargs="+", default=[*PAGES, "Train"])
+    parser.add_argument("--pages", nargs="+", default=[*PAGES, "Train", "Latent map"])
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     with app_server("vae-screens-") as (server, _env), chromium() as browser:
@@ -66,6 +133,8 @@ def main() -> None:
                 page.close()
             if "Train" in args.pages:
                 train(browser, server.url, size, width, height)
+            if "Latent map" in args.pages:
+                latent_map(browser, server.url, size, width, height)
 
 
 if __name__ == "__main__":

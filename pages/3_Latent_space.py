@@ -1,11 +1,11 @@
-"""Latent space: every test digit encoded to its mean z and drawn as one point on a 2-D map."""
+"""Latent space: test images as points at their mean z; hover to see them or to decode any spot; replay training."""
 
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from ui import digits, layout
+from ui import digits, latent_map, layout, map_data, tsne_jobs
 from ui.words import words
 from vae import generate
 from vae.images import picture, png_bytes
@@ -15,21 +15,23 @@ GENERATE = Path(__file__).parent / "2_Generate.py"
 shown = layout.need_model(
     layout.page(
         "Latent space",
-        "Every test {item} becomes one point: the mean z that the encoder gives it. Look-alikes land close together.",
+        "Every test {item} becomes one point: the mean z that the encoder gives it. Hover the map: a dot shows "
+        "its {item}, empty space shows what the decoder draws there.",
     )
 )
 c = shown.config
 ds = layout.need_test_images(shown)
 vocab = words(ds.name)
 names, noun, kind = vocab.names, vocab.item, vocab.kind
-enc = digits.encodings(shown.key, shown.model, ds.name)
-n = len(enc["mu"])
+pts = map_data.points(ds.name)
+enc = map_data.encoded(shown.key, shown.model, ds.name)
+n = len(ds.test_y)
 
 if c.z_dim <= 2:
-    method = "pca"  # vae.projection returns a 1-D or 2-D z unchanged
-    st.info(
-        f"This model's z has {c.z_dim} number{'s' if c.z_dim > 1 else ''}, so the map shows z itself, "
-        "exactly as the decoder reads it: no projection needed."
+    method = "pca"  # the map is z itself
+    st.caption(
+        f"This model's z has {c.z_dim} number{'s' if c.z_dim > 1 else ''}, so the map shows z itself, exactly "
+        "as the decoder reads it: no projection needed."
     )
 else:
     choice = st.radio(
@@ -38,80 +40,101 @@ else:
         horizontal=True,
         key="lat_method",
         help=f"z has {c.z_dim} numbers; a screen has two. PCA looks along the two directions where the points "
-        "spread most (instant, distances are kept). t-SNE moves points so that neighbours stay neighbours "
-        "(slow, distances between clusters mean little).",
+        "spread most (instant, distances are kept, and every spot decodes exactly). t-SNE moves points so that "
+        "neighbours stay neighbours (seconds, computed once per model; distances between clusters mean little, "
+        "and a spot decodes as a blend of its nearest points).",
     )
     method = "tsne" if choice == "t-SNE" else "pca"
 
-# A click on the map picks a digit for the panel on the right (the number input works too).
-selection = st.session_state.get("lat_map")
-points = selection["selection"]["points"] if selection else []
-if points:
-    picked = int(np.ravel(points[0]["customdata"])[0])
-    if picked != st.session_state.get("lat_last_pick"):
-        st.session_state["lat_last_pick"] = st.session_state["lat_index"] = picked
+
+def tsne_coords() -> np.ndarray | None:
+    """The t-SNE map, waiting for it with a progress bar; None (and a message) if it failed."""
+    result = tsne_jobs.coords(shown.key, enc.mu, pts.index, shown.path)
+    if isinstance(result, tsne_jobs.Job):
+        job = result
+        bar = st.progress(0.0, text=f"t-SNE of {job.n:,} test {noun}s…")
+        while not job.done.wait(0.25):
+            left = job.seconds_left()
+            text = f"t-SNE of {job.n:,} test {noun}s: {job.progress:.0%}"
+            if left is not None:
+                text += f", about {left:.0f} s left" if left >= 1 else ", less than a second left"
+            bar.progress(min(job.progress, 1.0), text=text)
+        bar.empty()
+        if job.error is not None:
+            st.error(f"t-SNE failed ({job.error}). PCA still works: pick it above.")
+            return None
+        result = job.coords
+    return result
+
+
+coords = tsne_coords() if method == "tsne" else enc.plane.to_map(enc.mu)
+if coords is None:
+    st.stop()
+if method == "pca":
+    frames, note = map_data.frames(shown, enc, pts)
+else:
+    frames, note = None, "The map over training is drawn with PCA (t-SNE has no fixed plane to compare epochs on)."
+
 if not 0 <= st.session_state.get("lat_index", 0) < n:
     st.session_state["lat_index"] = 0  # another model's test set was larger
-index = st.session_state.get("lat_index", 0)
+axes = map_data.axes_titles(enc, c.z_dim, method)
+if latent_map.available():
+    row = np.flatnonzero(pts.index == st.session_state.get("lat_index", 0))
+    event = latent_map.latent_map(
+        model=shown.model,
+        weights_key=shown.key,
+        epoch=shown.epoch,
+        pts=pts,
+        enc=enc,
+        coords=coords,
+        inverse=map_data.inverse_spec(enc, method, coords),
+        axes=axes,
+        class_names=names,
+        kind=kind,
+        noun=noun,
+        frames=frames,
+        note=note,
+        picked=int(row[0]) if len(row) else None,
+        picked_name=f"test {noun} #{st.session_state.get('lat_index', 0)}, up close below",
+        key="lat_map",
+    )
+    if event is not None and event.get("kind") == "pick":
+        st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
+    elif event is not None and event.get("kind") == "generate":
+        latent_map.open_in_generate(event, c.z_dim, c.conditional)
+    st.caption(
+        f"{len(pts.index):,} test {noun}s. **Hover** a dot to see the {noun}, or empty space to see what the decoder "
+        f"draws there{' as the ' + kind + ' picked above the map' if c.conditional else ''}; **click** a dot to look "
+        "at it below, empty space to open that spot on the Generate page. Scroll to zoom, drag to move, "
+        "double-click to reset. The dashed circles are the prior N(0, I), where new samples come from."
+    )
+else:
+    st.info("The interactive map could not load (its frontend files are missing): this is a plain scatter.")
+    lm = {"coords": coords, "index": pts.index, "labels": pts.labels, "axes": axes}
+    st.plotly_chart(digits.map_figure(lm, names, noun=noun), key="lat_plot")
+if c.conditional:
+    st.caption(
+        f"Here the classifier tells the decoder which {kind} to draw, so z only has to hold the *style* "
+        f"({vocab.style_examples}): different {vocab.plural} may share the same region. Colour by slant or "
+        "thickness to see what z holds instead."
+    )
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    lm = None
-    if method == "tsne":
-        asked = st.session_state.setdefault("lat_tsne_keys", set())
-        sample = min(n, digits.TSNE_POINTS)
-        if shown.key not in asked:
-            prompt = st.empty()
-            with prompt.container():
-                st.info(
-                    f"t-SNE runs on a random sample of {sample:,} test {noun}s. It takes from a few seconds to a "
-                    "minute or two, depending on how busy the server is; the result is kept for this model."
-                )
-                pressed = st.button("Compute t-SNE", key="lat_tsne_go", type="primary")
-            if pressed:
-                asked.add(shown.key)
-                prompt.empty()
-        if shown.key in asked:
-            with st.spinner(f"Running t-SNE on {sample:,} {noun}s… the map appears when it is done."):
-                lm = digits.latent_map(shown.key, shown.model, ds.name, "tsne", digits.TSNE_POINTS)
-    else:
-        lm = digits.latent_map(shown.key, shown.model, ds.name, "pca")
-    if lm is not None:
-        marks = []
-        where = np.flatnonzero(lm["index"] == index)
-        if index != st.session_state.get("lat_last_pick") and len(where):
-            mark_x, mark_y = lm["coords"][where[0]]
-            marks.append({"x": mark_x, "y": mark_y, "name": f"test {noun} #{index}"})
-        st.plotly_chart(
-            digits.map_figure(lm, names, marks, noun=noun),
-            on_select="rerun",
-            selection_mode="points",
-            key="lat_map",
-            config={"scrollZoom": True},
-        )
-        st.caption(
-            f"Each dot is one of {len(lm['index']):,} test {noun}s, placed at its encoder mean μ and coloured by "
-            "its true label. **Click a dot** to look at it. Scroll to zoom, drag to move, double-click to reset."
-        )
-        if c.conditional:
-            st.caption(
-                f"In this model the classifier tells the decoder which {kind} to draw, so z only has to hold the "
-                f"*style* ({vocab.style_examples}): different {vocab.plural} may share the same region."
-            )
-
-with right:
-    st.subheader(f"One {noun} up close")
+st.subheader(f"One {noun} up close")
+pic_col, info_col = st.columns([1, 2], gap="large")
+with info_col:
     i = st.number_input(f"Test {noun} # (0 to {n - 1:,})", min_value=0, max_value=n - 1, step=1, key="lat_index")
-    x = ds.test_x[i : i + 1]  # (1, 784)
-    recon, probs = generate.reconstruct(shown.model, x)
-    st.image(picture(np.concatenate([x.numpy(), recon]), 2, scale=6))
+x = ds.test_x[i : i + 1]  # (1, 784)
+recon, probs = generate.reconstruct(shown.model, x)
+with pic_col:
+    st.image(picture(np.concatenate([x.numpy(), recon]), 2, scale=5))
     st.caption(f"Left: the test {noun}. Right: the model's reconstruction, drawn from its μ alone.")
+with info_col:
     label = int(ds.test_y[i])
     p = probs[0] if probs is not None else None  # (10,)
     guess = int(np.argmax(p)) if p is not None else None
     verdict = "" if guess is None else (" ✅ right" if guess == label else " ❌ wrong")
     st.markdown(f"**Label:** {names[label]} · **Classifier's guess:** {digits.guess_text(p, names)}{verdict}")
-    mu = enc["mu"][i]
+    mu = digits.encodings(shown.key, shown.model, ds.name)["mu"][i]  # (z_dim,)
     st.caption("μ = (" + ", ".join(f"{v:.2f}" for v in mu) + ")")
     if st.button("🎨 Open in Generate", key="lat_to_gen", help=f"Start the Generate page from this {noun}'s z."):
         digit = guess if guess is not None else label  # a plain VAE ignores the digit
@@ -141,7 +164,7 @@ if c.z_dim == 2:
             "A model trained for only a few epochs may keep its test images elsewhere.",
         )
         if span.startswith("where"):
-            lo, hi = np.percentile(enc["mu"], 1, axis=0), np.percentile(enc["mu"], 99, axis=0)
+            lo, hi = np.percentile(enc.mu, 1, axis=0), np.percentile(enc.mu, 99, axis=0)
         else:
             lo, hi = (-3.0, -3.0), (3.0, 3.0)
         st.markdown(
@@ -150,8 +173,12 @@ if c.z_dim == 2:
             + (f" The {kind} stays the one you pick; z changes only the style." if c.conditional else "")
         )
     with col_pic:
-        picture, z0, z1 = digits.manifold(shown.model, digit, lo, hi)
-        st.plotly_chart(digits.manifold_figure(picture, z0, z1), width="content", key="lat_manifold")
+        grid_picture, z0, z1 = digits.manifold(shown.model, digit, lo, hi)
+        st.plotly_chart(digits.manifold_figure(grid_picture, z0, z1), width="content", key="lat_manifold")
         st.download_button(
-            "Download the manifold (PNG)", png_bytes(picture, 2), "manifold.png", "image/png", key="lat_dl_manifold"
+            "Download the manifold (PNG)",
+            png_bytes(grid_picture, 2),
+            "manifold.png",
+            "image/png",
+            key="lat_dl_manifold",
         )

@@ -5,12 +5,12 @@ import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
 
-from ui import digits, layout
+from ui import digits, latent_map, layout, map_data
 from ui.words import words
 from vae import generate
 from vae.images import grid, picture, png_bytes
 from vae.preprocess import to_mnist, upload_to_mnist
-from vae.projection import encode_means
+from vae.projection import encode
 
 BATCH = 24  # test digits per batch: three rows of eight
 
@@ -59,11 +59,11 @@ st.download_button("Download these pairs (PNG)", pairs_png, "reconstructions.png
 
 @st.fragment  # a stroke on the canvas reruns only this part of the page
 def your_own() -> None:
-    st.subheader(f"Draw your own {noun}")
+    st.subheader(f"Draw your own {noun}: where does it land?")
     # Fixed widths in a wrapping row, not columns: the canvas is 280 pixels whatever the screen, and
     # a column narrower than that (a 1024-pixel projector) would cut off its right side.
-    row = st.container(horizontal=True, gap="large")
-    draw_col, seen_col, guess_col = row.container(width=290), row.container(width=260), row.container(width=320)
+    row = st.container(horizontal=True, gap="medium")
+    draw_col, map_col = row.container(width=290), row.container(width="stretch")
     with draw_col:
         st.space("small")  # room for the toolbar that floats above the canvas on hover
         drawing = st_canvas(
@@ -89,46 +89,86 @@ def your_own() -> None:
             image = to_mnist(drawing.image_data)
     except ValueError as exc:  # PictureError and to_mnist's own: messages written here, safe to show
         problem = str(exc)
+
+    mine = torch.from_numpy(image.reshape(1, 784)) if image is not None else None
+    with map_col:
+        your_map(mine)
     if image is None:
-        with seen_col:
+        with draw_col:
             if problem and (upload is not None or "empty" not in problem):  # an empty canvas is no error
                 st.error(f"That picture could not be read: {problem}. Try another one, or draw on the canvas.")
             else:
                 st.info(
-                    f"Draw {vocab.an_item} on the black square: its reconstruction"
+                    f"Draw {vocab.an_item} on the black square: it lands on the map as a ★, and its reconstruction"
                     + (" and the model's guess appear here." if shown.config.conditional else " appears here.")
                 )
         return
 
-    mine = torch.from_numpy(image.reshape(1, 784))
     my_recon, my_probs = generate.reconstruct(shown.model, mine)
-    with seen_col:
+    with draw_col:
         st.image(picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
         st.caption(
             f"Left: your {noun} as the model sees it (28 × 28, scaled and centred like the test {noun}s). "
             "Right: the model's reconstruction."
         )
-    with guess_col:
-        if my_probs is None:
-            st.info("This model has no classifier: it reconstructs without guessing.")
-        else:
-            st.markdown(f"#### The classifier says: {digits.guess_text(my_probs[0], names)}")
-            st.plotly_chart(digits.probability_figure(my_probs[0], names), key="rec_probs")
+    if my_probs is None:
+        st.info("This model has no classifier: it reconstructs without guessing.")
+    else:
+        st.markdown(f"#### The classifier says: {digits.guess_text(my_probs[0], names)}")
+        st.plotly_chart(digits.probability_figure(my_probs[0], names, height=220), key="rec_probs")
 
-    st.subheader(f"Where your {noun} lands in the latent space")
-    map_col, text_col = st.columns([3, 2], gap="large")
-    lm = digits.latent_map(shown.key, shown.model, ds.name, "pca")
-    x_mine, y_mine = digits.place(lm, encode_means(shown.model, mine))[0]
-    map_col.plotly_chart(
-        digits.map_figure(lm, names, [{"x": x_mine, "y": y_mine, "name": f"your {noun}"}], height=460, noun=noun),
-        key="rec_map",
-        config={"scrollZoom": True},
+
+def your_map(mine: torch.Tensor | None) -> None:
+    """The test images' map with your drawing's posterior on it: a star at its mean, ellipses at 1 and 2 sigma."""
+    c = shown.config
+    pts = map_data.points(ds.name)
+    enc = map_data.encoded(shown.key, shown.model, ds.name)
+    coords = enc.plane.to_map(enc.mu)
+    mark = None
+    if mine is not None:
+        mu, var = encode(shown.model, mine)  # (1, z_dim) each
+        mark = {
+            "xy": enc.plane.to_map(mu)[0].tolist(),
+            "cov": enc.plane.spread(var[0]).tolist(),
+            "name": f"your {noun}",
+        }
+    if not latent_map.available():
+        st.info("The interactive map could not load (its frontend files are missing): this is a plain scatter.")
+        lm = {
+            "coords": coords,
+            "index": pts.index,
+            "labels": pts.labels,
+            "axes": map_data.axes_titles(enc, c.z_dim, "pca"),
+        }
+        marks = [{"x": mark["xy"][0], "y": mark["xy"][1], "name": mark["name"]}] if mark else []
+        st.plotly_chart(digits.map_figure(lm, names, marks, height=420, noun=noun), key="rec_map")
+        return
+    event = latent_map.latent_map(
+        model=shown.model,
+        weights_key=shown.key,
+        epoch=shown.epoch,
+        pts=pts,
+        enc=enc,
+        coords=coords,
+        inverse=map_data.inverse_spec(enc, "pca", coords),
+        axes=map_data.axes_titles(enc, c.z_dim, "pca"),
+        class_names=names,
+        kind=vocab.kind,
+        noun=noun,
+        mark=mark,
+        pick_text=f"Click to look at this {noun} on the Latent space page.",
+        key="rec_latent_map",
     )
-    text_col.markdown(
-        f"The ★ is your {noun}'s mean z, on the same map as the **Latent space** page "
-        f"({'z itself' if shown.config.z_dim <= 2 else 'its PCA view'}); each dot is a test {noun}, coloured by "
-        f"its label. Dots near the star are {noun}s the encoder describes in a similar way. Draw it again "
-        "slanted, thicker or smaller and watch the star move."
+    if event is not None and event.get("kind") == "pick":
+        st.session_state["lat_index"] = int(event.get("index", 0))
+        st.switch_page("pages/3_Latent_space.py")
+    elif event is not None and event.get("kind") == "generate":
+        latent_map.open_in_generate(event, c.z_dim, c.conditional)
+    st.caption(
+        f"The ★ is the mean z the encoder gives your {noun}, the ellipses its uncertainty (1 and 2 σ, "
+        f"{'in z itself' if c.z_dim <= 2 else 'seen through the PCA plane of the Latent space page'}); each dot is a "
+        f"test {noun}. Draw it again slanted, thicker or smaller and watch the star move. Hover to see the "
+        f"{noun}s near it."
     )
 
 

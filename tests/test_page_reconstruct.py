@@ -69,11 +69,41 @@ def test_an_uploaded_digit_gets_reconstructed_guessed_and_placed(app_env, fresh_
     guess = digits.guess_text(probs[0], mnist.class_names)
     assert any(f"The classifier says: {guess}" in m.value for m in at.markdown)
     assert len(at.get("image")) == 2  # the test batch, then your digit beside its reconstruction
-    charts = figures(at)
-    bars = charts["rec_probs"]["data"][0]
+    bars = figures(at)["rec_probs"]["data"][0]
     assert bars["type"] == "bar" and len(bars["x"]) == 10
-    stars = [t for t in charts["rec_map"]["data"] if t["name"] == "your digit"]
-    assert len(stars) == 1
+    # on the map: a star at the encoder's mean, with the ellipse of its variance, z itself for z_dim 2
+    mark = map_spec(at)["mark"]
+    with torch.no_grad():
+        mu, var = shown.model.encode(mine)
+    assert mark["name"] == "your digit"
+    np.testing.assert_allclose(mark["xy"], mu[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(mark["cov"], np.diag(var[0].numpy()), atol=1e-6)
+
+
+def map_spec(at: AppTest) -> dict:
+    proto = next(c.proto for c in at.get("component_instance") if "spec" in json.loads(c.proto.json_args))
+    return json.loads(proto.json_args)["spec"]
+
+
+def test_the_map_is_there_before_any_drawing_and_each_drawing_moves_the_star(app_env, fresh_streamlit_caches, mnist):
+    at = open_page()
+    assert map_spec(at)["mark"] is None and map_spec(at)["frames"] is None
+    marks = []
+    for k in (3, 4):
+        at.file_uploader(key="rec_upload").set_value(
+            (f"{k}.png", digit_png(mnist.test_x[k].numpy()), "image/png")
+        ).run()
+        assert not at.exception
+        marks.append(map_spec(at)["mark"]["xy"])
+    assert marks[0] != marks[1]
+
+
+def test_a_click_on_the_reconstruct_map_opens_that_digit_on_the_latent_page(app_env, fresh_streamlit_caches):
+    at = open_page()
+    at.session_state["rec_latent_map"] = {"event": {"iframe": "a", "n": 1, "kind": "pick", "index": 42}, "need": None}
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="lat_index").value == 42  # now on the Latent space page
 
 
 def test_a_file_that_is_not_a_picture_gets_a_message_not_a_traceback(app_env, fresh_streamlit_caches):

@@ -1,7 +1,6 @@
-"""Test digits through a model, and the 2-D latent map: shared by the Latent space and Reconstruct pages.
-
-Everything derived from the weights is cached per model key (`RunView.key`), so both pages and every
-rerun reuse one encoding of the test set and one projection.
+"""Test digits through a model: shared by the Latent space and Reconstruct pages. The encodings are
+cached per model key (`RunView.key`); `map_figure` is the plain scatter drawn where the interactive map
+(`ui.latent_map`) cannot load; the decoded manifold of a 2-D latent space; the classifier's guess.
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ import torch
 from ui import state
 from vae.images import grid
 from vae.model import ConditionalVAE, evaluating, one_hot
-from vae.projection import encode_means, project
+from vae.projection import encode_means
 
-TSNE_POINTS = 2_000  # t-SNE on all 10,000 test digits takes minutes on two shared cores
 WEBGL_ABOVE = 3_000  # more points than this are drawn with WebGL (SVG gets sluggish)
 COLOURS = ("#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF")
 
@@ -31,45 +29,6 @@ def encodings(key: str, _model: ConditionalVAE, dataset_name: str) -> dict:
         with evaluating(_model):
             probs = torch.cat([_model.digit_probs(x[i : i + 2000]) for i in range(0, len(x), 2000)]).numpy()
     return {"mu": encode_means(_model, x), "probs": probs}
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def latent_map(key: str, _model: ConditionalVAE, dataset_name: str, method: str = "pca", max_points: int = 0) -> dict:
-    """The test digits' means projected to 2-D: coords (n, 2), index (n,) into the test set, labels,
-    axis titles, and (for PCA and raw coordinates) the affine map that places new points.
-
-    `max_points` > 0 projects a seeded random sample of that many digits (t-SNE is slow).
-    """
-    mu = encodings(key, _model, dataset_name)["mu"]  # (N, z_dim)
-    labels = state.lab().dataset(dataset_name).test_y.numpy()
-    index = np.arange(len(mu))
-    if 0 < max_points < len(mu):
-        index = np.sort(np.random.default_rng(0).choice(len(mu), max_points, replace=False))
-    coords = project(mu[index], method, seed=0, perplexity=min(30.0, (len(index) - 1) / 3))  # (n, 2)
-    z_dim = mu.shape[1]
-    result = {"coords": coords, "index": index, "labels": labels[index], "method": method, "affine": None}
-    if z_dim <= 2:
-        # z0, z1: the names the sliders on Generate and Theory give them
-        result["axes"] = ("z0", "z1" if z_dim == 2 else "(nothing: z has one number)")
-    elif method == "tsne":
-        result["axes"] = ("t-SNE 1", "t-SNE 2")
-    else:
-        # PCA coordinates have the variance each component explains; divide by the total to get a share.
-        share = coords.var(axis=0) / mu[index].var(axis=0).sum()
-        result["axes"] = (f"PC 1 ({share[0]:.0%} of the variance)", f"PC 2 ({share[1]:.0%} of the variance)")
-    if method == "pca":
-        # PCA is an affine map of mu, so least squares recovers it exactly: coords = [mu, 1] @ affine.
-        design = np.concatenate([mu[index], np.ones((len(index), 1), dtype=np.float32)], axis=1)
-        result["affine"] = np.linalg.lstsq(design, coords, rcond=None)[0]  # (z_dim + 1, 2)
-    return result
-
-
-def place(lm: dict, mu: np.ndarray) -> np.ndarray:
-    """New latent means (M, z_dim) -> their (M, 2) position on a PCA / raw-coordinate map."""
-    if lm["affine"] is None:
-        raise ValueError("only a PCA map can place new points; t-SNE has no formula for them")
-    mu = np.atleast_2d(mu)
-    return np.concatenate([mu, np.ones((len(mu), 1))], axis=1) @ lm["affine"]
 
 
 def map_figure(

@@ -26,6 +26,7 @@ STEP_COLUMNS = ("step", "epoch", "loss", "recon", "kl", "class", "acc")
 PARTS = ("loss", "recon", "kl", "class", "acc")
 FILM_STYLES = 4  # rows of a film frame: four handwritings, each as the ten digits
 MAP_DIGITS = 1000  # test images whose encodings (mu) are kept at some epochs: the latent map over training
+MAP_POINTS = 2000  # test images on the latent map (the followed ones and more)
 JUDGED_PER_CLASS = 10  # generated digits per class that the judge checks at each epoch's end
 # Random streams of a run (see `seeded`): batches, reparameterization noise, test noise, sample rows.
 BATCHES, NOISE, TEST, ROWS, STYLES = range(5)
@@ -64,6 +65,18 @@ def map_index(n_test: int) -> np.ndarray:
     if n_test <= MAP_DIGITS:
         return np.arange(n_test)
     return np.sort(np.random.default_rng(0).choice(n_test, MAP_DIGITS, replace=False))
+
+
+def map_points(n_test: int, n: int = MAP_POINTS) -> np.ndarray:
+    """The test images on the latent map: the followed ones (`map_index`) first, so a run's `maps` are its
+    first rows, then a seeded sample of the others, min(n, n_test) in all (2,000: sprites and data stay
+    under 1 MB per browser, and t-SNE takes seconds; BENCHMARKS.md)."""
+    followed = map_index(n_test)
+    if len(followed) >= min(n, n_test):
+        return followed[:n]
+    others = np.setdiff1d(np.arange(n_test), followed)
+    extra = np.sort(np.random.default_rng(1).choice(others, min(n, n_test) - len(followed), replace=False))
+    return np.concatenate([followed, extra])
 
 
 def to_bytes(images: np.ndarray) -> np.ndarray:
