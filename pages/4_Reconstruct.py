@@ -13,48 +13,17 @@ from vae.preprocess import to_mnist, upload_to_mnist
 from vae.projection import encode
 
 BATCH = 24  # test digits per batch: three rows of eight
+RED = (214, 39, 40)  # the frame of a pair whose label the classifier got wrong
 
 shown = layout.need_model(
     layout.page(
-        "Reconstruct", "Images in, images out: how well does the model redraw what it sees? Then draw one yourself."
+        "Reconstruct",
+        "Draw a {item}: see how the model redraws it and where it lands on the map. Below, test {item}s in and out.",
     )
 )
 ds = layout.need_test_images(shown)
 vocab = words(ds.name)
 names, noun = vocab.names, vocab.item
-
-head = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its label's width
-head.subheader(f"Test {noun}s and their reconstructions")
-if head.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
-    st.session_state["rec_batch"] = st.session_state.get("rec_batch", 0) + 1
-batch = st.session_state.get("rec_batch", 0)
-n_shown = min(BATCH, len(ds.test_y))  # fewer only for a test split smaller than a batch
-idx = np.random.default_rng(batch).choice(len(ds.test_y), n_shown, replace=False)  # batch number = seed
-x = ds.test_x[idx]  # (n_shown, 784)
-recon, probs = generate.reconstruct(shown.model, x)
-labels = ds.test_y[idx].numpy()
-guesses = probs.argmax(axis=1) if probs is not None else None
-RED = (214, 39, 40)
-wrong = guesses != labels if guesses is not None else np.zeros(n_shown, dtype=bool)
-pairs = [
-    picture(np.stack([x[k].numpy(), recon[k]]), 2, scale=3, frame=RED if wrong[k] else None) for k in range(n_shown)
-]
-if guesses is None:
-    captions = [f"label {names[y]}" for y in labels]
-else:
-    captions = [
-        f"{names[y]} → {names[g]}" + (" (wrong)" if y != g else "") for y, g in zip(labels, guesses, strict=True)
-    ]
-st.image(pairs, caption=captions)
-explain = f"Each pair: the test {noun} (left) and the model's reconstruction from its mean z (right)."
-if guesses is not None:
-    explain += (
-        f" Under each: true label → the classifier's guess. A red frame marks a wrong guess "
-        f"({int(wrong.sum())} of {n_shown} here)."
-    )
-st.caption(explain)
-pairs_png = png_bytes(grid(np.stack([x.numpy(), recon], axis=1).reshape(-1, 784), 16), scale=3)
-st.download_button("Download these pairs (PNG)", pairs_png, "reconstructions.png", "image/png", key="rec_dl_pairs")
 
 
 @st.fragment  # a stroke on the canvas reruns only this part of the page
@@ -173,3 +142,41 @@ def your_map(mine: torch.Tensor | None) -> None:
 
 
 your_own()
+
+
+def test_batch() -> None:
+    """Test images beside their reconstructions, and the classifier's guesses."""
+    head = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its label's width
+    head.subheader(f"Test {noun}s and their reconstructions")
+    if head.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
+        st.session_state["rec_batch"] = st.session_state.get("rec_batch", 0) + 1
+    batch = st.session_state.get("rec_batch", 0)
+    n_shown = min(BATCH, len(ds.test_y))  # fewer only for a test split smaller than a batch
+    idx = np.random.default_rng(batch).choice(len(ds.test_y), n_shown, replace=False)  # batch number = seed
+    x = ds.test_x[idx]  # (n_shown, 784)
+    recon, probs = generate.reconstruct(shown.model, x)
+    labels = ds.test_y[idx].numpy()
+    guesses = probs.argmax(axis=1) if probs is not None else None
+    wrong = guesses != labels if guesses is not None else np.zeros(n_shown, dtype=bool)
+    pairs = [
+        picture(np.stack([x[k].numpy(), recon[k]]), 2, scale=2, frame=RED if wrong[k] else None) for k in range(n_shown)
+    ]
+    if guesses is None:
+        captions = [f"label {names[y]}" for y in labels]
+    else:
+        captions = [
+            f"{names[y]} → {names[g]}" + (" (wrong)" if y != g else "") for y, g in zip(labels, guesses, strict=True)
+        ]
+    st.image(pairs, caption=captions)
+    explain = f"Each pair: the test {noun} (left) and the model's reconstruction from its mean z (right)."
+    if guesses is not None:
+        explain += (
+            f" Under each: true label → the classifier's guess. A red frame marks a wrong guess "
+            f"({int(wrong.sum())} of {n_shown} here)."
+        )
+    st.caption(explain)
+    pairs_png = png_bytes(grid(np.stack([x.numpy(), recon], axis=1).reshape(-1, 784), 16), scale=3)
+    st.download_button("Download these pairs (PNG)", pairs_png, "reconstructions.png", "image/png", key="rec_dl_pairs")
+
+
+test_batch()
