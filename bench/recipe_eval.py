@@ -26,6 +26,7 @@ from vae.judge import judge_for, predict
 from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
 
 SVM_FIT_MAX = 10_000  # images the second check is fitted on at most
+ACTIVE = 0.01  # a latent unit is active when Var_x(mu_j(x)) > 0.01 (Burda, Grosse & Salakhutdinov 2016, sec. 5.2)
 
 
 def fit_second_check(dataset: Dataset) -> tuple[Pipeline, float]:
@@ -78,11 +79,29 @@ def conditional(
     return out
 
 
+@torch.no_grad()
+def style_spread(model: ConditionalVAE, n_per_class: int = 200) -> float:
+    """How different the images of one class are, z ~ N(0, I): the mean pixel standard deviation over
+    images of the same class, averaged over classes. Near 0: every z draws the same picture (a model
+    that ignores z would score 100 % conditional accuracy without drawing any style)."""
+    model.eval()
+    labels = torch.arange(NUM_CLASSES).repeat_interleave(n_per_class)
+    z = torch.randn((len(labels), model.config.z_dim), generator=torch.Generator().manual_seed(7))
+    images = model.decode(z, one_hot(labels)).reshape(NUM_CLASSES, n_per_class, -1)  # (10, n, 784)
+    return images.std(dim=1).mean().item()
+
+
 def scores(model: ConditionalVAE, dataset: Dataset, judges: Judges, temperatures: tuple[float, ...] = (1.0,)) -> dict:
     """Everything `bench.recipes` reports about one model, on the dataset's test split."""
     elbo = evaluate_elbo(model, dataset.test_x, dataset.test_y, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mu, _ = model.eval().encode(dataset.test_x)  # (N, z_dim)
     return {
         "test_elbo": elbo["elbo"],
+        "test_recon": elbo["recon"],
+        "test_kl": elbo["kl"],
+        "active_dims": int((mu.var(dim=0) > ACTIVE).sum()),
+        "style_spread": style_spread(model),
         "classifier_test": classifier_accuracy(model, dataset.test_x, dataset.test_y),
         "conditional": {t: conditional(model, judges, t) for t in temperatures},
     }

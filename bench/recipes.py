@@ -22,15 +22,18 @@ import dataclasses
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from bench.recipe_eval import Judges, scores
 from vae.augment import Warps, augment
+from vae.checkpoint import load_checkpoint
 from vae.config import preset
 from vae.data import Dataset, load_dataset
 from vae.evaluate import classifier_accuracy, evaluate_elbo
+from vae.images import grid, png_bytes
 from vae.judge import predict
 from vae.losses import vae_loss
 from vae.model import NUM_CLASSES, ConditionalVAE, one_hot
@@ -39,27 +42,30 @@ from vae.schedule import LR_SCHEDULES, kl_weight, learning_rate
 SELECT = ("last", "val_elbo", "val_class", "judge")
 
 
+def _field(default: object, help: str) -> object:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Recipe:
-    epochs: int = 600
-    augment: float = 0.0
-    """Strength of `vae.augment.augment` (0: the plain images). At 1: rotation 10 deg, zoom 10 %, shift 2 px."""
-    elastic: float = 0.0
-    """Elastic displacement in pixels at strength 1 (`Warps.elastic`)."""
-    lr_schedule: str = "constant"
-    """`vae.schedule.learning_rate` from Adam's 1e-3: constant, cosine or linear."""
-    final_lr: float = 0.0
-    """The decayed learning rate at the last step, as a fraction of 1e-3."""
-    kl_start: float = 1.0
-    """KL weight at step 0, ramped linearly to 1 over `kl_ramp` epochs (`vae.schedule.kl_weight`)."""
-    kl_ramp: float = 0.0
-    val_size: int = 0
-    """Training images held out (a fixed draw) to choose the epoch; 0: train on all."""
-    select: str = "last"
-    """Which weights are kept: the last, or the best by val_elbo, val_class or judge (conditional accuracy
-    of the project's judge on 50 images per class drawn from a z seed that the evaluation never uses)."""
-    check_every: int = 10
-    """Epochs between checks of the selection metric (and of the curve that --curve prints)."""
+    """How the `seed` model is trained; every field is a command-line option (`--kl-start 3`)."""
+
+    epochs: int = _field(600, "passes over the training images")
+    augment: float = _field(
+        0.0, "strength of vae.augment.augment (0: plain images; 1: rotation 10 deg, zoom 10 %%, shift 2 px)"
+    )
+    elastic: float = _field(0.0, "elastic displacement in pixels at strength 1 (vae.augment.Warps.elastic)")
+    lr_schedule: str = _field("constant", "vae.schedule.learning_rate from Adam's 1e-3")
+    final_lr: float = _field(0.0, "the decayed learning rate at the last step, as a fraction of 1e-3")
+    kl_start: float = _field(1.0, "KL weight at step 0, ramped linearly to 1 over --kl-ramp epochs")
+    kl_ramp: float = _field(0.0, "epochs of the KL weight's ramp (vae.schedule.kl_weight)")
+    val_size: int = _field(0, "training images held out (a fixed draw) to choose the epoch; 0: train on all")
+    select: str = _field(
+        "last",
+        "which weights are kept: the last, or the best by val_elbo, val_class or judge (the project's judge on "
+        "50 images per class from a z seed that the evaluation never uses)",
+    )
+    check_every: int = _field(10, "epochs between checks of the selection metric (and of --curve)")
 
 
 RECIPES = {
@@ -78,30 +84,41 @@ def _split(dataset: Dataset, val_size: int) -> tuple[torch.Tensor, torch.Tensor,
 
 
 @torch.no_grad()
-def _quick_judge(model: ConditionalVAE, judges: Judges, n_per_class: int = 50) -> float:
+def _quick_judge(model: ConditionalVAE, judge: nn.Module, n_per_class: int = 50) -> float:
     """Conditional accuracy under the project's judge, z from seed 999 (the evaluation uses 0-4)."""
     labels = torch.arange(NUM_CLASSES).repeat_interleave(n_per_class)
     z = torch.randn((len(labels), model.config.z_dim), generator=torch.Generator().manual_seed(999))
-    return (predict(judges.cnn, model.decode(z, one_hot(labels))) == labels).float().mean().item()
+    return (predict(judge, model.decode(z, one_hot(labels))) == labels).float().mean().item()
 
 
-def _checks(model: ConditionalVAE, recipe: Recipe, val_x: torch.Tensor, val_y: torch.Tensor, judges: Judges) -> dict:
+def _checks(
+    model: ConditionalVAE, parts: dict[str, tuple[torch.Tensor, torch.Tensor]], judge: nn.Module | None
+) -> dict:
+    """ELBO and classifier accuracy on each named split of `parts` (e.g. "val"), and the quick judge."""
     model.eval()
     out = {}
-    if len(val_y):
-        out["val_elbo"] = evaluate_elbo(model, val_x, val_y, generator=torch.Generator().manual_seed(0))["elbo"]
-        out["val_class"] = classifier_accuracy(model, val_x, val_y)
-    out["judge"] = _quick_judge(model, judges)
+    for name, (x, y) in parts.items():
+        if len(y):
+            out[f"{name}_elbo"] = evaluate_elbo(model, x, y, generator=torch.Generator().manual_seed(0))["elbo"]
+            out[f"{name}_class"] = classifier_accuracy(model, x, y)
+    if judge is not None:
+        out["judge"] = _quick_judge(model, judge)
     model.train()
     return out
 
 
 def train(
-    recipe: Recipe, dataset: Dataset, seed: int, judges: Judges, curve: bool = False
+    recipe: Recipe, dataset: Dataset, seed: int, judge: nn.Module | None = None, curve: bool = False
 ) -> tuple[ConditionalVAE, dict]:
     """Train one model by `recipe`: (the kept model in eval mode, {"seconds", "kept_epoch", "curve"}).
 
-    `seconds` is the training loop's wall time (its checks included, the final scoring not)."""
+    `seconds` is the training loop's wall time (its checks included, the final scoring not).
+    `judge` (e.g. `vae.judge.judge_for(dataset)`) is needed for `select="judge"` and adds the quick
+    judge to the curve."""
+    if recipe.select == "judge" and judge is None:
+        raise ValueError('select="judge" needs a judge')
+    if recipe.select in ("val_elbo", "val_class") and recipe.val_size == 0:
+        raise ValueError(f"select={recipe.select!r} needs val_size > 0 (images held out to select on)")
     config = preset("seed").replace(dataset=dataset.name, epochs=recipe.epochs, seed=seed)
     with torch.random.fork_rng(devices=[]):  # seeded init, as vae.trainer.Trainer does
         torch.manual_seed(seed)
@@ -137,7 +154,9 @@ def train(
             optimizer.step()
             step += 1
         if (recipe.select != "last" or curve) and (epoch % recipe.check_every == 0 or epoch == recipe.epochs):
-            checked = _checks(model, recipe, val_x, val_y, judges)
+            # The test split is only watched (with --curve), never selected on.
+            watched = {"val": (val_x, val_y), **({"test": (dataset.test_x, dataset.test_y)} if curve else {})}
+            checked = _checks(model, watched, judge)
             history.append({"epoch": epoch, **checked})
             if recipe.select != "last" and checked[recipe.select] > best_score:
                 best, best_score, kept_epoch = copy.deepcopy(model.state_dict()), checked[recipe.select], epoch
@@ -148,6 +167,16 @@ def train(
     return model, {"seconds": seconds, "kept_epoch": kept_epoch, "curve": history}
 
 
+@torch.no_grad()
+def sample_grid(model: ConditionalVAE) -> bytes:
+    """PNG of 10 rows (one z each, z seed 3) x 10 classes, as Home's grid draws them."""
+    z = torch.randn((NUM_CLASSES, model.config.z_dim), generator=torch.Generator().manual_seed(3))
+    z = z.repeat_interleave(NUM_CLASSES, dim=0)  # (100, z_dim): each row one style
+    labels = torch.arange(NUM_CLASSES).repeat(NUM_CLASSES)  # (100,)
+    images = model.decode(z, one_hot(labels)).reshape(-1, 28, 28).numpy()
+    return png_bytes(grid(images, ncols=NUM_CLASSES), scale=2)
+
+
 def _spread(values: list[float]) -> str:
     t = torch.tensor(values, dtype=torch.float64)
     return f"{t.mean():.4f} (min {t.min():.4f}, max {t.max():.4f})"
@@ -156,7 +185,9 @@ def _spread(values: list[float]) -> str:
 def report(seed: int, run: dict, s: dict) -> str:
     lines = [
         f"seed {seed}: {run['seconds']:.1f} s, kept epoch {run['kept_epoch']}, test ELBO {s['test_elbo']:.1f}, "
-        f"classifier {s['classifier_test']:.1%}"
+        f"classifier {s['classifier_test']:.1%}",
+        f"  test recon {s['test_recon']:.1f}, KL {s['test_kl']:.1f} over {s['active_dims']} active dims, "
+        f"style spread {s['style_spread']:.3f}",
     ]
     for t, c in s["conditional"].items():
         for name in ("cnn", "svm"):
@@ -173,11 +204,15 @@ def report(seed: int, run: dict, s: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="plain", help="the named recipe to start from")
+    parser.add_argument(
+        "--recipe", choices=sorted(RECIPES), default="plain", help="the named recipe to start from (plain)"
+    )
     for f in dataclasses.fields(Recipe):
         kind = {"int": int, "float": float, "str": str}[f.type]
         choices = LR_SCHEDULES if f.name == "lr_schedule" else SELECT if f.name == "select" else None
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, choices=choices, help=f"override ({f.type})")
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", type=kind, choices=choices, help=f"{f.metadata['help']} ({f.default!r})"
+        )
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds, one model each")
     parser.add_argument(
@@ -186,27 +221,38 @@ def main() -> None:
     parser.add_argument("--curve", action="store_true", help="print the checks every --check-every epochs")
     parser.add_argument("--json", help="also write every number to this file")
     parser.add_argument("--save", help="save the last seed's weights (state_dict) to this file")
+    parser.add_argument("--grid", help="save the last seed's samples as a PNG: 10 z (rows) x 10 classes, tau 1")
+    parser.add_argument("--checkpoint", help="score this saved model (e.g. a shipped one) instead of training")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the app trains; the machine's cores are shared
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe) if getattr(args, f.name) is not None}
     recipe = dataclasses.replace(RECIPES[args.recipe], **overrides)
     if recipe.select in ("val_elbo", "val_class") and recipe.val_size == 0:
         parser.error(f"--select {recipe.select} needs --val-size > 0 (images held out to select on)")
-    dataset = load_dataset(args.dataset, "data", download=False)
+    if args.checkpoint and overrides:
+        parser.error("--checkpoint scores a saved model: it takes no recipe options")
+    shipped = load_checkpoint(args.checkpoint) if args.checkpoint else None
+    dataset = load_dataset(shipped.config.dataset if shipped else args.dataset, "data", download=False)
     judges = Judges(dataset)
-    print(f"{args.recipe}: {recipe}")
+    print(f"{args.checkpoint} ({shipped.command})" if shipped else f"{args.recipe}: {recipe}")
     print(f"dataset {dataset.source}: {len(dataset.train_y):,} train, {len(dataset.test_y):,} test")
     print(
         f"judges on real test images: project CNN {judges.cnn_real:.1%}, second check (PCA+SVM) {judges.svm_real:.1%}"
     )
     results = []
-    for seed in args.seeds:
-        model, run = train(recipe, dataset, seed, judges, curve=args.curve)
+    for seed in args.seeds if shipped is None else [shipped.config.seed]:
+        if shipped is None:
+            model, run = train(recipe, dataset, seed, judges.cnn, curve=args.curve)
+        else:
+            model, run = shipped.model, {"seconds": float("nan"), "kept_epoch": shipped.epoch, "curve": []}
         s = scores(model, dataset, judges, tuple(args.temperatures))
         print(report(seed, run, s), flush=True)
         results.append({"seed": seed, **run, **s})
         if args.save:
             torch.save(model.state_dict(), args.save)
+        if args.grid:
+            with open(args.grid, "wb") as f:
+                f.write(sample_grid(model))
     if len(results) > 1:
         print(f"over {len(results)} training seeds:")
         print(f"  seconds {_spread([r['seconds'] for r in results])}")
