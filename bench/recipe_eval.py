@@ -91,6 +91,30 @@ def style_spread(model: ConditionalVAE, n_per_class: int = 200) -> float:
     return images.std(dim=1).mean().item()
 
 
+@torch.no_grad()
+def coverage(model: ConditionalVAE, dataset: Dataset, n_per_class: int = 400) -> dict:
+    """Does the model draw the variety of real images, or one average per class? For each real test
+    image of class d, the pixel distance (L2) to the nearest of `n_per_class` images generated as d
+    (z ~ N(0, I), seed 11); the mean over the test split. Beside it the same for `n_per_class` real
+    training images of class d in place of the generated ones: what drawing real images would score.
+    The "recall" side of a generator's quality (Sajjadi et al. 2018, "Assessing generative models via
+    precision and recall"), where conditional accuracy is the "precision" side: a collapsed model
+    draws recognisable digits (high accuracy) far from most real ones (a large distance).
+    Returns {"generated": float, "real": float}."""
+    model.eval()
+    g = torch.Generator().manual_seed(11)
+    totals = {"generated": 0.0, "real": 0.0}
+    for d in range(NUM_CLASSES):
+        test = dataset.test_x[dataset.test_y == d]  # (m, 784)
+        own = dataset.train_x[dataset.train_y == d]
+        real = own[torch.randperm(len(own), generator=g)[:n_per_class]]  # (n, 784)
+        z = torch.randn((n_per_class, model.config.z_dim), generator=g)
+        drawn = model.decode(z, one_hot([d] * n_per_class))  # (n, 784)
+        for name, pool in (("generated", drawn), ("real", real)):
+            totals[name] += torch.cdist(test, pool).min(dim=1).values.sum().item()
+    return {name: total / len(dataset.test_y) for name, total in totals.items()}
+
+
 def scores(model: ConditionalVAE, dataset: Dataset, judges: Judges, temperatures: tuple[float, ...] = (1.0,)) -> dict:
     """Everything `bench.recipes` reports about one model, on the dataset's test split."""
     elbo = evaluate_elbo(model, dataset.test_x, dataset.test_y, generator=torch.Generator().manual_seed(0))
@@ -102,6 +126,7 @@ def scores(model: ConditionalVAE, dataset: Dataset, judges: Judges, temperatures
         "test_kl": elbo["kl"],
         "active_dims": int((mu.var(dim=0) > ACTIVE).sum()),
         "style_spread": style_spread(model),
+        "coverage": coverage(model, dataset),
         "classifier_test": classifier_accuracy(model, dataset.test_x, dataset.test_y),
         "conditional": {t: conditional(model, judges, t) for t in temperatures},
     }

@@ -187,7 +187,8 @@ def report(seed: int, run: dict, s: dict) -> str:
         f"seed {seed}: {run['seconds']:.1f} s, kept epoch {run['kept_epoch']}, test ELBO {s['test_elbo']:.1f}, "
         f"classifier {s['classifier_test']:.1%}",
         f"  test recon {s['test_recon']:.1f}, KL {s['test_kl']:.1f} over {s['active_dims']} active dims, "
-        f"style spread {s['style_spread']:.3f}",
+        f"style spread {s['style_spread']:.3f}, nearest drawn image to a real one {s['coverage']['generated']:.2f} "
+        f"(nearest real training image {s['coverage']['real']:.2f})",
     ]
     for t, c in s["conditional"].items():
         for name in ("cnn", "svm"):
