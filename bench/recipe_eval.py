@@ -29,16 +29,14 @@ SVM_FIT_MAX = 10_000  # images the second check is fitted on at most
 ACTIVE = 0.01  # a latent unit is active when Var_x(mu_j(x)) > 0.01 (Burda, Grosse & Salakhutdinov 2016, sec. 5.2)
 
 
-def fit_second_check(dataset: Dataset) -> tuple[Pipeline, float]:
-    """PCA(50) + RBF SVM (C = 10) fitted on the training split (at most SVM_FIT_MAX images, a fixed
-    draw): (classifier, its accuracy on the real test images)."""
+def fit_second_check(dataset: Dataset) -> Pipeline:
+    """PCA(50) + RBF SVM (C = 10) fitted on the training split (at most SVM_FIT_MAX images, a fixed draw)."""
     x, y = dataset.train_x.numpy(), dataset.train_y.numpy()
     if len(y) > SVM_FIT_MAX:
         keep = np.random.default_rng(0).choice(len(y), SVM_FIT_MAX, replace=False)
         x, y = x[keep], y[keep]
     svm = make_pipeline(PCA(50, random_state=0), SVC(C=10.0))
-    svm.fit(x, y)
-    return svm, float((svm.predict(dataset.test_x.numpy()) == dataset.test_y.numpy()).mean())
+    return svm.fit(x, y)
 
 
 class Judges:
@@ -46,8 +44,18 @@ class Judges:
 
     def __init__(self, dataset: Dataset) -> None:
         self.cnn = judge_for(dataset, "checkpoints")
-        self.svm, self.svm_real = fit_second_check(dataset)
-        self.cnn_real = float((predict(self.cnn, dataset.test_x) == dataset.test_y).float().mean())
+        self.svm = fit_second_check(dataset)
+        # Each judge's accuracy on the real test images, per class: (10,)
+        y = dataset.test_y
+        verdicts = {
+            "cnn": predict(self.cnn, dataset.test_x),
+            "svm": torch.from_numpy(self.svm.predict(dataset.test_x.numpy())),
+        }
+        self.real = {
+            name: [(v[y == d] == d).float().mean().item() for d in range(NUM_CLASSES)] for name, v in verdicts.items()
+        }
+        self.cnn_real = (verdicts["cnn"] == y).float().mean().item()
+        self.svm_real = (verdicts["svm"] == y).float().mean().item()
 
 
 @torch.no_grad()
