@@ -49,6 +49,46 @@ def test_resume_at_an_epoch_boundary_replays_exactly(mnist, device, tmp_path):
     assert second.step == whole.step
 
 
+def test_a_recipe_run_with_warps_and_a_kl_ramp_resumes_exactly(mnist, device, tmp_path):
+    # The warps are drawn per epoch from the run's seed, and the KL weight is a function of the step:
+    # a run resumed at an epoch boundary ends with the same weights as one that never stopped.
+    config = preset("tiny").replace(epochs=2, augment=0.5, elastic=2.0, kl_start=3.0, kl_ramp=2)
+    whole = Trainer(config, mnist, device=device)
+    whole.run()
+    first = Trainer(config.replace(epochs=1), mnist, device=device)
+    first.run()
+    second = Trainer(
+        config, mnist, device=device, resume=load_checkpoint(save_checkpoint(tmp_path / "a.pt", first.to_checkpoint()))
+    )
+    second.run()
+    a, b = whole.view.model.state_dict(), second.view.model.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    plain = Trainer(config.replace(augment=0.0, elastic=0.0, kl_start=1.0, kl_ramp=0), mnist, device=device)
+    plain.run()
+    assert not torch.allclose(plain.view.model.state_dict()["decoder.0.weight"], a["decoder.0.weight"])
+
+
+def test_the_kl_weight_ramps_from_kl_start_to_beta(mnist, monkeypatch):
+    import vae.trainer
+
+    weights = []
+    real_step = vae.trainer.train_step
+
+    def spy(*args, **kwargs):
+        weights.append(args[6])
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(vae.trainer, "train_step", spy)
+    config = preset("tiny").replace(epochs=3, kl_start=3.0, kl_ramp=2, beta=0.5)
+    t = Trainer(config, mnist)
+    t.run()
+    per_epoch = t.steps_per_epoch
+    assert weights[0] == 3.0
+    assert weights[per_epoch] == pytest.approx(3.0 + (0.5 - 3.0) / 2)  # half-way down after one of two epochs
+    assert weights[2 * per_epoch :] == [0.5] * per_epoch  # beta after the ramp
+    assert all(a > b for a, b in zip(weights[: 2 * per_epoch - 1], weights[1 : 2 * per_epoch], strict=True))
+
+
 def test_a_run_resumes_only_with_its_own_model(mnist, tmp_path):
     """Training settings may change on resume; the model (network and objective) may not."""
     first = Trainer(preset("tiny").replace(epochs=1), mnist, device="cpu")

@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--z-dim", type=int)
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--batch-size", type=int)
+    train.add_argument("--augment", type=float, help="strength of random warps of the training images (0: none)")
+    train.add_argument("--elastic", type=float, help="elastic distortion of the warps, in pixels at strength 1")
+    train.add_argument("--kl-start", type=float, help="the KL weight at the first step, ramped to beta over --kl-ramp")
+    train.add_argument("--kl-ramp", type=int, help="epochs of the KL weight's ramp (0: beta throughout)")
     train.add_argument("--out", type=Path, help="checkpoint file (default: checkpoints/<preset>-<dataset>.pt)")
     train.add_argument("--resume", type=Path, help="continue from this checkpoint (its config; --epochs may extend it)")
     train.add_argument("--overwrite", action="store_true", help="replace --out if it exists (resuming into it may)")
@@ -106,6 +110,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         "z_dim": args.z_dim,
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,
+        "augment": args.augment,
+        "elastic": args.elastic,
+        "kl_start": args.kl_start,
+        "kl_ramp": args.kl_ramp,
     }
     config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
     if resume is not None and config.model != resume.config.model:

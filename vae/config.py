@@ -66,6 +66,15 @@ class TrainConfig:
     seed: int = 42
     dataset: str = "mnist"
     """Training data: 'mnist' or 'fashion-mnist'."""
+    augment: float = 0.0
+    """Strength of the random warps of each training image (vae.augment: at 1, rotation up to 10 degrees,
+    zoom 10 %, shift 2 px); 0: the images as they are."""
+    elastic: float = 0.0
+    """Elastic distortion of the warps in pixels at strength 1 (vae.augment.Warps.elastic); needs augment > 0."""
+    kl_start: float = 1.0
+    """The KL term's weight at the first step, going linearly to `beta` over `kl_ramp` epochs."""
+    kl_ramp: int = 0
+    """Epochs of that ramp; 0: the KL weight is `beta` throughout (the reference objective)."""
 
     def __post_init__(self) -> None:
         validate(self)
@@ -171,6 +180,10 @@ def _validate_training(c: TrainConfig) -> None:
     _check_int("seed", c.seed, 0, 2**31 - 1)
     if c.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
+    _check_float("augment", c.augment, 0.0, 2.0)
+    _check_float("elastic", c.elastic, 0.0, 8.0)
+    _check_float("kl_start", c.kl_start, 0.0, 100.0)
+    _check_int("kl_ramp", c.kl_ramp, 0, 1000)
 
 
 PRESETS: dict[str, Config] = {

@@ -29,7 +29,7 @@ MAP_DIGITS = 1000  # test images whose encodings (mu) are kept at some epochs: t
 MAP_POINTS = 2000  # test images on the latent map (the followed ones and more)
 JUDGED_PER_CLASS = 10  # generated digits per class that the judge checks at each epoch's end
 # Random streams of a run (see `seeded`): batches, reparameterization noise, test noise, sample rows.
-BATCHES, NOISE, TEST, ROWS, STYLES = range(5)
+BATCHES, NOISE, TEST, ROWS, STYLES, WARPS = range(6)
 
 
 def seeded(seed: int, epoch: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -38,16 +38,19 @@ def kl_to_standard_normal(mu: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (var + mu.pow(2) - 1.0 - var.log()).sum(dim=1)
 
 
-def vae_loss(config: Config, x: torch.Tensor, y: torch.Tensor | None, out: dict) -> dict[str, torch.Tensor]:
+def vae_loss(
+    config: Config, x: torch.Tensor, y: torch.Tensor | None, out: dict, kl_weight: float | None = None
+) -> dict[str, torch.Tensor]:
     """The training objective and its parts, each a scalar (batch mean).
 
     loss = recon + beta * kl + classification_weight * class, where recon = -log p(x|z) and
     class is the classifier's cross-entropy against the true label y (0 without a classifier).
-    `acc` is the classifier's batch accuracy (not differentiated).
+    `kl_weight` replaces beta (a KL ramp: vae.schedule.kl_weight). `acc` is the classifier's batch
+    accuracy (not differentiated).
     """
     recon = -log_likelihood(config, x, out["recon_logits"]).mean()
     kl = kl_to_standard_normal(out["mu"], out["var"]).mean()
-    loss = recon + config.beta * kl
+    loss = recon + (config.beta if kl_weight is None else kl_weight) * kl
     logits = out["class_logits"]
     if logits is not None and y is not None:
         ce = F.cross_entropy(logits, y)

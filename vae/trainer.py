@@ -19,14 +19,16 @@ from types import MappingProxyType
 import torch
 from torch import nn
 
+from vae.augment import Warps, augment
 from vae.config import Config
 from vae.data import Dataset
 from vae.device import resolve_device
 from vae.guard import GOOD_STATE_EVERY, NanGuard, TrainingDiverged
-from vae.history import BATCHES, NOISE, PARTS, History, seeded
+from vae.history import BATCHES, NOISE, PARTS, WARPS, History, seeded
 from vae.losses import vae_loss
 from vae.model import ConditionalVAE
 from vae.run import LIVE, Progress, RunState, RunView
+from vae.schedule import kl_weight
 from vae.worker import Worker
 
 PUBLISH_EVERY = 0.25  # seconds between views that only bring progress and new steps
@@ -39,10 +41,12 @@ def train_step(
     x: torch.Tensor,
     y: torch.Tensor,
     generator: torch.Generator | None = None,
+    kl_weight: float | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One step of Adam on the loss of a batch x (B, 784), y (B,); returns the loss's parts (on the device,
-    not read: reading them waits for the device)."""
-    parts = vae_loss(config, x, y, model(x, generator=generator))
+    """One step of Adam on the loss of a batch x (B, 784), y (B,), with the KL term weighted by `kl_weight`
+    (default: config.beta); returns the loss's parts (on the device, not read: reading them waits for
+    the device)."""
+    parts = vae_loss(config, x, y, model(x, generator=generator), kl_weight)
     optimizer.zero_grad(set_to_none=True)
     parts["loss"].backward()
     optimizer.step()
@@ -78,6 +82,7 @@ class Trainer(Worker):
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, fused=True)
         self._data = [t.to(self.device) for t in (dataset.train_x, dataset.train_y, dataset.test_x, dataset.test_y)]
         self._judge = judge.to(self.device) if judge is not None else None
+        self._warps = Warps(elastic=config.elastic)
         self._callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
         self.error: str | None = None
         self.epoch = self.step = self.step_in_epoch = 0  # finished epochs, optimizer steps, steps this epoch
@@ -130,6 +135,7 @@ class Trainer(Worker):
         while self.epoch < c.epochs and not self.stopping:
             perm = torch.randperm(n, generator=seeded(c.seed, self.epoch, BATCHES)).to(self.device)
             eps_gen = seeded(c.seed, self.epoch, NOISE, self.device)  # the reparameterization noise
+            warp_gen = seeded(c.seed, self.epoch, WARPS, self.device)  # the warps of the images (c.augment)
             self.model.train()
             first_row, self.step_in_epoch = len(self._history.steps), 0
             for start in range(0, n, c.batch_size):
@@ -137,7 +143,9 @@ class Trainer(Worker):
                     self._log_pending()
                     return
                 idx = perm[start : start + c.batch_size]
-                parts = train_step(self.model, self.optimizer, c, train_x[idx], train_y[idx], eps_gen)
+                x = augment(train_x[idx], warp_gen, self._warps, c.augment) if c.augment > 0 else train_x[idx]
+                weight = kl_weight(self.step, c.kl_ramp * self.steps_per_epoch, c.kl_start, c.beta)
+                parts = train_step(self.model, self.optimizer, c, x, train_y[idx], eps_gen, weight)
                 self.step += 1
                 self.step_in_epoch += 1
                 self._guard.push(self.step, torch.stack([parts[p] for p in PARTS]))
