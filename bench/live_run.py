@@ -1,7 +1,9 @@
 """The Train page's default run, as the app trains it on the offline MNIST subset (no browser): its
 time, and whether the digit picker works at the end.
 
-Run: `.venv/bin/python -m bench.live_run [--epochs 20 300] [--seeds 42 1 2] [--overhead]`. Each run goes
+Run: `.venv/bin/python -m bench.live_run [--epochs 150] [--seeds 42 1 2] [--overhead] [--plain]`. Each run
+trains the preset as the Train page does offline (`vae.config.offline_recipe`: the KL weight from 3
+down to beta over the run; `--plain`: the preset's own objective, as the tutorial trains) and goes
 through `vae.lab.Lab` as the Train page's Start does: one torch thread (the app's `VAE_TORCH_THREADS`
 default), an autosave after every epoch, the epoch's test evaluation, sample row, film frame, map
 encodings and (with the repo's judge) its judged accuracy. It prints the wall time, the steps per
@@ -25,20 +27,21 @@ from pathlib import Path
 import torch
 
 from bench.harness import ROOT
-from vae.config import preset
+from vae.config import OFFLINE_EPOCHS, offline_recipe, preset
 from vae.judge import judges_for
 from vae.judging import conditional_accuracy
 from vae.lab import Lab
 from vae.run import RunState
 
 
-def live_run(name: str, epochs: int, seed: int, judge: bool = True) -> dict:
+def live_run(name: str, epochs: int, seed: int, judge: bool = True, plain: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         if judge:  # the judges shipped beside the models: the Lab hands the trainer the CNN one
             shutil.copytree(ROOT / "checkpoints" / "judges", Path(tmp) / "checkpoints" / "judges")
         lab = Lab(f"{tmp}/checkpoints", f"{tmp}/data")  # an empty data folder: the offline subset
         start = time.perf_counter()
-        trainer = lab.start(preset(name).replace(epochs=epochs, seed=seed))
+        config = preset(name).replace(seed=seed)
+        trainer = lab.start(config.replace(epochs=epochs) if plain else offline_recipe(config, epochs))
         trainer.join()
         seconds = time.perf_counter() - start
         assert trainer.state is RunState.FINISHED, trainer.error
@@ -60,7 +63,8 @@ def live_run(name: str, epochs: int, seed: int, judge: bool = True) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="seed")
-    parser.add_argument("--epochs", type=int, nargs="+", default=[20, 300])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[OFFLINE_EPOCHS])
+    parser.add_argument("--plain", action="store_true", help="the preset's own objective (no KL ramp)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="training seeds (42: the preset's)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
     parser.add_argument("--overhead", action="store_true", help="also time each run without the per-epoch judge")
@@ -69,18 +73,18 @@ def main() -> None:
     for epochs in args.epochs:
         results, ratios = [], []
         for seed in args.seeds:
-            r = live_run(args.preset, epochs, seed)
+            r = live_run(args.preset, epochs, seed, plain=args.plain)
             results.append(r)
             curve = f", last judged point {r['judged_curve']:.0%}" if r["judged_curve"] is not None else ""
             print(
-                f"{args.preset} seed {seed}, {epochs:4d} epochs on {r['source']}: {r['seconds']:5.1f} s "
+                f"{args.preset}{' (plain)' * args.plain} seed {seed}, {epochs:4d} epochs on {r['source']}: {r['seconds']:5.1f} s "
                 f"({r['steps']:,} steps, {r['steps'] / r['seconds']:.0f} steps/s, {r['images']:,} images)  "
                 f"test loss {r['test_loss']:.1f}, classifier {r['test_acc']:.1%}, conditional accuracy "
                 f"{r['conditional']:.1%} (CNN judge alone {r['conditional_cnn']:.1%}){curve}",
                 flush=True,
             )
             if args.overhead:
-                bare = live_run(args.preset, epochs, seed, judge=False)
+                bare = live_run(args.preset, epochs, seed, judge=False, plain=args.plain)
                 ratios.append(r["seconds"] / bare["seconds"])
                 print(f"    without the per-epoch judge: {bare['seconds']:5.1f} s (with / without: {ratios[-1]:.3f})")
         accs, secs = [r["conditional"] for r in results], [r["seconds"] for r in results]

@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
     r = _vae("train", "--preset", "tiny", "--epochs", "1", "--data-dir", root / "data", "--out", out, cwd=root)
     assert r.returncode == 0, r.stderr
     assert "offline subset" in r.stderr and "saved" in r.stdout
-    assert "1 epoch of these 4,000 images" in r.stderr and "use --epochs 300" in r.stderr  # 20 x 60,000 / 4,000
+    assert "1 epoch of these 4,000 images" in r.stderr and "--epochs 150 --kl-start 3 --kl-ramp 150" in r.stderr
     return out
 
 

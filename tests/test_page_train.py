@@ -71,14 +71,17 @@ def test_choosing_a_preset_fills_the_form(page):
     assert at.number_input(key="train_classification_weight").value == 0.0
 
 
-def test_offline_the_seed_preset_runs_the_tutorials_images_and_says_why_in_one_sentence(page):
-    """Offline, `mnist` is the 4,000-digit subset: the default run is the seed model with as many epochs as
-    show it the tutorial's 1,200,000 images (its 20 epochs drew blobs: the digit picker picked nothing)."""
+def test_offline_the_seed_preset_runs_the_offline_recipe_and_says_why_in_one_sentence(page):
+    """Offline, `mnist` is the 4,000-digit subset: the default run is the seed model trained by
+    `offline_recipe` (the tutorial's 20 epochs drew blobs: the digit picker picked nothing)."""
     at = page  # app_env: no MNIST on disk
     assert at.selectbox(key="train_preset").value == "seed"
-    assert at.number_input(key="train_epochs").value == 300  # 20 epochs x 60,000 / 4,000
+    assert at.number_input(key="train_epochs").value == 150
+    assert at.number_input(key="train_kl_start").value == 3.0 and at.number_input(key="train_kl_ramp").value == 150
+    assert at.number_input(key="train_beta").value == 1.0 and at.number_input(key="train_augment").value == 0.0
     why = [m.value for m in at.markdown if "training digits, not the tutorial's" in m.value]
-    assert len(why) == 1 and "300 epochs show the model 1,200,000 digits" in why[0], why
+    assert len(why) == 1 and "150 epochs show the model 600,000 digits" in why[0], why
+    assert "the KL weight starts at 3 and eases to β = 1" in why[0], why
     at.selectbox(key="train_preset").select("tiny").run()
     assert at.number_input(key="train_epochs").value == 2 and not [
         m for m in at.markdown if "training digits, not the tutorial's" in m.value
@@ -109,6 +112,7 @@ def test_with_full_mnist_on_disk_there_is_no_offline_hint(app_env, fresh_streaml
     at = _page()
     assert at.selectbox(key="train_dataset").value == "mnist"
     assert at.number_input(key="train_epochs").value == 20  # the tutorial's own: full MNIST is here
+    assert at.number_input(key="train_kl_ramp").value == 0
     assert not [m for m in at.markdown if "training digits, not the tutorial's" in m.value]
 
 

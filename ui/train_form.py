@@ -1,9 +1,10 @@
 """The Train page's settings: a preset picker and every config field, in a panel that stays out of the
 way once a run exists (its title sums the settings up; a click reopens it).
 
-A preset fills the fields for the data on this server: offline, `mnist` is a 4,000-digit subset, so
-the `seed` preset runs as many epochs as show the model the tutorial's number of images (20 epochs of
-60,000 digits = 300 of 4,000). The CLI's `seed` preset keeps the tutorial's values.
+A preset fills the fields for the data on this server: offline, `mnist` is a 4,000-digit subset, on
+which the tutorial's 20 epochs leave a digit picker that picks nothing, so the `seed` preset runs
+`vae.config.offline_recipe` (more epochs, and a KL weight that starts high and eases to beta). The
+CLI's `seed` preset keeps the tutorial's values.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESET_NOTES, PRESETS, Config
-from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, full_mnist_on_disk
+from vae.config import ACTIVATIONS, DATASETS, LIKELIHOODS, PRESET_NOTES, PRESETS, Config, offline_recipe
+from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, full_mnist_on_disk
 from vae.lab import Lab
 
 CUSTOM = "custom"  # the preset picker's value when the fields match no preset
@@ -23,6 +24,8 @@ LABELS = {  # config field -> what the form calls it
     "activation": "Activation", "likelihood": "Pixel likelihood p(x|z)", "decoder_std": "Decoder σ (Gaussian)",
     "beta": "KL weight β", "classification_weight": "Classifier weight", "learning_rate": "Learning rate (Adam)",
     "batch_size": "Batch size", "epochs": "Epochs", "seed": "Random seed",
+    "augment": "Warp the images", "elastic": "Elastic warp (px)", "kl_start": "KL weight at the start",
+    "kl_ramp": "…eased to β over (epochs)",
 }  # fmt: skip
 HELP = {
     "z_dim": "How many numbers describe one image.",
@@ -32,6 +35,13 @@ HELP = {
     "beta": "1 is the plain ELBO; larger pulls the codes harder toward N(0, I).",
     "classification_weight": "Weight of the digit classifier's cross-entropy. 0: no classifier, a plain VAE.",
     "seed": "Same seed and settings: the same model.",
+    "augment": "Strength of random small rotations, zooms and shifts of each training image (0: none; 0.5: "
+    "up to 5°, 5 %, 1 px). More variety from few digits, but slower to learn.",
+    "elastic": "Adds a smooth random bending of the strokes, in pixels (used when warps are on).",
+    "kl_start": "The KL term's weight at the first step. Above β, the model first relies on the digit input "
+    "and keeps less of the image in z, so the digit picker works sooner.",
+    "kl_ramp": "Over how many epochs the KL weight goes from its start value to β. 0: β from the start "
+    "(the tutorial's objective).",
 }
 LAYERS = ("encoder_layers", "decoder_layers", "classifier_layers")
 
@@ -50,7 +60,7 @@ def preset_here(name: str, lab: Lab) -> Config:
     """Preset `name` as the form fills it on this server (see the module docstring)."""
     config = PRESETS[name]
     n = offline_images(lab) if name == "seed" else None
-    return config.replace(epochs=min(1000, epochs_for_tutorial_images(n, config.epochs))) if n else config
+    return offline_recipe(config) if n else config
 
 
 def fill(config: Config, lab: Lab) -> None:
@@ -112,23 +122,34 @@ def summary() -> str:
     s = st.session_state
     preset = s.get("train_preset", CUSTOM)
     layers = "/".join(str(s[f"train_{n}"]).replace(" ", "") or "–" for n in LAYERS)
+    recipe = (f" · KL {s['train_kl_start']:g}→β" if s["train_kl_ramp"] else "") + (
+        f" · warps {s['train_augment']:g}" if s["train_augment"] else ""
+    )
     return (
         f"{preset} · {s['train_dataset']} · z_dim {s['train_z_dim']} · {s['train_activation']} {layers} · "
-        f"{s['train_epochs']} epochs · Adam {s['train_learning_rate']:g}"
+        f"{s['train_epochs']} epochs{recipe} · Adam {s['train_learning_rate']:g}"
     )
 
 
 def why_more_epochs(lab: Lab) -> str | None:
-    """One plain sentence when the form runs more epochs than the tutorial's for the same images."""
+    """One plain sentence when the form runs more epochs than the tutorial's on the offline subset."""
     n = offline_images(lab)
-    epochs = st.session_state["train_epochs"]
-    if n is None or st.session_state["train_dataset"] != "mnist" or epochs <= PRESETS["seed"].epochs:
+    s = st.session_state
+    epochs = s["train_epochs"]
+    if n is None or s["train_dataset"] != "mnist" or epochs <= PRESETS["seed"].epochs:
         return None
-    return (
+    tutorial = PRESETS["seed"].epochs
+    why = (
         f"This server has {n:,} training digits, not the tutorial's {TUTORIAL_TRAIN_IMAGES:,}, so one pass (an epoch) "
-        f"is shorter: {epochs} epochs show the model {epochs * n:,} digits (the tutorial's {PRESETS['seed'].epochs} "
-        f"showed it {PRESETS['seed'].epochs * TUTORIAL_TRAIN_IMAGES:,})."
+        f"is shorter: {epochs} epochs show the model {epochs * n:,} digits (the tutorial's {tutorial} showed it "
+        f"{tutorial * TUTORIAL_TRAIN_IMAGES:,})"
     )
+    if s["train_kl_ramp"] and s["train_kl_start"] > s["train_beta"]:
+        return (
+            f"{why}; the KL weight starts at {s['train_kl_start']:g} and eases to β = {s['train_beta']:g}, so the "
+            "model leans on the digit input early and the digit picker works by the end."
+        )
+    return why + "."
 
 
 def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key: str | None) -> None:
@@ -171,6 +192,12 @@ def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key:
                 st.number_input(step=10, **field("batch_size", lab))
                 st.number_input(step=1, **field("epochs", lab))
                 st.number_input(step=1, **field("seed", lab))
+            st.markdown("**Training recipe** (off in the tutorial)")
+            warp_col, elastic_col, start_col, ramp_col = st.columns(4)
+            warp_col.number_input(step=0.25, **field("augment", lab))
+            elastic_col.number_input(step=0.5, **field("elastic", lab))
+            start_col.number_input(step=0.5, **field("kl_start", lab))
+            ramp_col.number_input(step=10, **field("kl_ramp", lab))
     if why := why_more_epochs(lab):
         st.markdown(f"💡 {why}")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from vae import memory
 from vae.checkpoint import CheckpointError, check_writable, list_checkpoints, load_checkpoint, save_checkpoint
-from vae.config import DATASETS, PRESETS, preset
-from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, epochs_for_tutorial_images, load_dataset
+from vae.config import DATASETS, OFFLINE_EPOCHS, PRESETS, offline_recipe, preset
+from vae.data import TUTORIAL_TRAIN_IMAGES, DatasetError, load_dataset
 from vae.device import resolve_device
 from vae.run import RunState
 
@@ -136,12 +136,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     if dataset.notice:
         print(f"note: {dataset.notice}", file=sys.stderr)
         n, tutorial_epochs = len(dataset.train_y), preset("seed").epochs
-        same = epochs_for_tutorial_images(n, tutorial_epochs)
-        if config.epochs < same:
+        if config.epochs < OFFLINE_EPOCHS and config.kl_ramp == 0:
+            app = offline_recipe(config)
             print(
                 f"note: {config.epochs} epoch{'s' * (config.epochs != 1)} of these {n:,} images show the model "
                 f"{config.epochs * n:,}; the tutorial's {tutorial_epochs} epochs of full MNIST "
-                f"showed it {tutorial_epochs * TUTORIAL_TRAIN_IMAGES:,}. For digits as sharp, use --epochs {same}.",
+                f"showed it {tutorial_epochs * TUTORIAL_TRAIN_IMAGES:,}. For a model that draws the digit asked for, "
+                f"train as the app does here: --epochs {app.epochs} --kl-start {app.kl_start:g} --kl-ramp {app.kl_ramp}.",
                 file=sys.stderr,
             )
     command = "python -m vae " + shlex.join(sys.argv[1:])

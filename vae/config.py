@@ -226,6 +226,21 @@ PRESET_NOTES = {
 }
 
 
+# The Train page's default run of `seed` on the 4,000-digit offline subset: OFFLINE_EPOCHS passes (fewer
+# images than the tutorial's 20 epochs of 60,000 show), with the KL weight starting at OFFLINE_KL_START and
+# easing down to beta over the whole run. A heavier KL term early makes the decoder lean on the digit
+# input rather than on z, so the digit picker works within a minute on two cores (bench/live_run.py,
+# BENCHMARKS.md "A live run on the offline subset"); at the end the objective is the tutorial's own.
+OFFLINE_EPOCHS = 150
+OFFLINE_KL_START = 3.0
+
+
+def offline_recipe(config: Config, epochs: int = OFFLINE_EPOCHS) -> Config:
+    """`config` as the Train page runs it on the offline subset: `epochs` passes, KL weight from
+    OFFLINE_KL_START down to beta over all of them."""
+    return config.replace(epochs=epochs, kl_start=OFFLINE_KL_START, kl_ramp=epochs)
+
+
 def preset(name: str) -> Config:
     try:
         return PRESETS[name]
@@ -242,6 +257,7 @@ __all__ = [
     "Config",
     "ModelConfig",
     "TrainConfig",
+    "offline_recipe",
     "preset",
     "validate",
 ]

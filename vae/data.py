@@ -138,12 +138,6 @@ def full_mnist_on_disk(data_dir: str | os.PathLike = "data") -> bool:
         return True
 
 
-def epochs_for_tutorial_images(n_train: int, tutorial_epochs: int) -> int:
-    """Epochs over `n_train` images that show a model as many images as `tutorial_epochs` over
-    full MNIST (on the 4,000-digit subset, 20 -> 300)."""
-    return max(1, round(tutorial_epochs * TUTORIAL_TRAIN_IMAGES / n_train))
-
-
 def _torchvision(cls_name: str, data_dir: Path, download: bool) -> tuple[np.ndarray, ...]:
     """torchvision's dataset `cls_name` under `data_dir`, downloaded there if allowed and missing.
 
