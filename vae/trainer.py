@@ -22,7 +22,7 @@ from torch import nn
 from vae.augment import Warps, augment
 from vae.config import Config
 from vae.data import Dataset
-from vae.device import resolve_device
+from vae.device import resolve_device, to_cpu
 from vae.guard import GOOD_STATE_EVERY, NanGuard, TrainingDiverged
 from vae.history import BATCHES, NOISE, PARTS, WARPS, History, seeded
 from vae.losses import vae_loss
@@ -208,7 +208,7 @@ class Trainer(Worker):
         model = self.model.cpu_copy() if weights else None
         if weights:  # the old copy goes first: two at once would be two more copies of the weights in memory
             self._optimizer_state = None
-            self._optimizer_state = _to_cpu(copy.deepcopy(self.optimizer.state_dict()))
+            self._optimizer_state = to_cpu(copy.deepcopy(self.optimizer.state_dict()))
         with self._lock:
             old, rate = self._view, self._rate if self.state is RunState.RUNNING else 0.0
             left = self.config.epochs * self.steps_per_epoch - self.step
@@ -244,14 +244,3 @@ class Trainer(Worker):
             self.optimizer.load_state_dict(run.optimizer_state)
         self.epoch, self.step = run.epoch, run.step
         self.command = self.command or run.command
-
-
-def _to_cpu(obj: object) -> object:
-    """Every tensor in nested dicts and lists (an optimizer's state) on the CPU."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
-    return obj
