@@ -374,3 +374,43 @@ def test_slimmed_keeps_as_few_as_asked_the_last_of_each_always(tmp_path):
     assert light.sample_epochs[-1] == light.film_epochs[-1] == 100 and light.map_epochs[-1] == 40
     assert (len(light.sample_epochs), len(light.film_epochs), len(light.map_epochs)) == (4, 5, 3)
     assert len(light.film) == 5 and len(light.maps) == 3 and len(light.sample_rows) == 4
+
+
+def test_epoch_metrics_round_trip_as_a_table_with_ints_none_nan_and_missing_keys(tmp_path):
+    metrics = (
+        {"epoch": 1, "step": 40, "test_loss": 300.125, "judged_acc": None, "train_acc": float("nan")},
+        {"epoch": 2, "step": 80, "test_loss": 290.0625, "judged_acc": 0.875},  # no train_acc this epoch
+    )
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt().but(epoch_metrics=metrics))
+    assert isinstance(torch.load(path, weights_only=True)["epoch_metrics"], dict)  # the compact form
+    loaded = load_checkpoint(path).epoch_metrics
+    assert loaded[0]["epoch"] == 1 and type(loaded[0]["step"]) is int and loaded[0]["judged_acc"] is None
+    assert np.isnan(loaded[0]["train_acc"]) and "train_acc" not in loaded[1]
+    assert [dict(m) for m in loaded][1] == metrics[1]
+
+
+def test_a_version_1_file_with_its_metrics_as_a_list_of_dicts_still_loads(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    payload["version"] = 1
+    payload["epoch_metrics"] = [{"epoch": 1, "test_loss": 300.5}, {"epoch": 2, "test_loss": 290.25}]
+    torch.save(payload, path)
+    assert [m["test_loss"] for m in load_checkpoint(path).epoch_metrics] == [300.5, 290.25]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.update(columns=["epoch"]),  # fewer names than columns
+        lambda t: t.update(values=t["values"].float()),
+        lambda t: t["values"].__setitem__((0, 0), float("inf")),  # an int cell that is no number
+        lambda t: t.update(kinds={"zlib": torch.zeros(3, dtype=torch.uint8), "shape": [2, 2]}),
+    ],
+)
+def test_a_crafted_metric_table_is_a_clear_error(tmp_path, change):
+    path = save_checkpoint(tmp_path / "a.pt", _ckpt())
+    payload = torch.load(path, weights_only=True)
+    change(payload["epoch_metrics"])
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="epoch_metrics|packed"):
+        load_checkpoint(path)
