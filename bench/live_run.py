@@ -11,8 +11,10 @@ second, the test loss and classifier accuracy it ended with and its conditional 
 draw the digit it is asked for: both judges of `vae.judge.judges_for` must say so, 5 z seeds x 200
 images per digit; the CNN judge alone in brackets), per training seed and their spread.
 
-`--overhead` also times each run without the per-epoch judge (the same seed, one after the other):
-the cost of the Train page's "draws the digit asked for" curve, as a ratio measured in the same run.
+The cost of the Train page's "draws the digit asked for" curve is measured twice: every run counts
+the seconds spent inside the per-epoch judge (`vae.history.judged_accuracy`) as a share of its wall
+time, and `--overhead` also times each run without that judge (the same seed, one after the other)
+and prints the ratio (noisier: two runs on a shared machine differ by several per cent by chance).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import torch
 
 from bench.harness import ROOT
+from vae import history
 from vae.config import OFFLINE_EPOCHS, offline_recipe, preset
 from vae.judge import judges_for
 from vae.judging import conditional_accuracy
@@ -34,7 +37,35 @@ from vae.lab import Lab
 from vae.run import RunState
 
 
+class _Timed:
+    """`vae.history.judged_accuracy`, counting the seconds spent in it (the per-epoch judge's cost,
+    measured inside the run rather than as the difference of two noisy runs)."""
+
+    def __init__(self) -> None:
+        self.seconds, self.calls, self._real = 0.0, 0, history.judged_accuracy
+
+    def __call__(self, *args, **kwargs) -> float:
+        start = time.perf_counter()
+        try:
+            return self._real(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.calls += 1
+
+
 def live_run(name: str, epochs: int, seed: int, judge: bool = True, plain: bool = False) -> dict:
+    timed = history.judged_accuracy = _Timed()
+    try:
+        return {
+            **_live_run(name, epochs, seed, judge, plain),
+            "judge_seconds": timed.seconds,
+            "judge_calls": timed.calls,
+        }
+    finally:
+        history.judged_accuracy = timed._real
+
+
+def _live_run(name: str, epochs: int, seed: int, judge: bool, plain: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         if judge:  # the judges shipped beside the models: the Lab hands the trainer the CNN one
             shutil.copytree(ROOT / "checkpoints" / "judges", Path(tmp) / "checkpoints" / "judges")
@@ -76,6 +107,11 @@ def main() -> None:
             r = live_run(args.preset, epochs, seed, plain=args.plain)
             results.append(r)
             curve = f", last judged point {r['judged_curve']:.0%}" if r["judged_curve"] is not None else ""
+            if r["judge_calls"]:
+                curve += (
+                    f"; the per-epoch judge took {r['judge_seconds']:.2f} s in {r['judge_calls']} calls, "
+                    f"{r['judge_seconds'] / r['seconds']:.1%} of the run"
+                )
             print(
                 f"{args.preset}{' (plain)' * args.plain} seed {seed}, {epochs:4d} epochs on {r['source']}: {r['seconds']:5.1f} s "
                 f"({r['steps']:,} steps, {r['steps'] / r['seconds']:.0f} steps/s, {r['images']:,} images)  "
