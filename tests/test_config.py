@@ -27,6 +27,13 @@ INVALID = [
     ("epochs", 0),
     ("seed", -1),
     ("dataset", "cifar10"),
+    ("augment", -0.5),
+    ("augment", 3.0),
+    ("elastic", float("nan")),
+    ("kl_start", -1.0),
+    ("kl_ramp", -1),
+    ("kl_ramp", 1.5),
+    ("kl_ramp", 21),  # longer than the seed preset's 20 epochs: the weight would never reach beta
 ]
 
 
@@ -35,7 +42,16 @@ def test_seed_preset_is_the_reference():
     assert (c.z_dim, c.encoder_layers, c.decoder_layers, c.classifier_layers) == (10, (128,), (128,), (128,))
     assert (c.activation, c.likelihood, c.decoder_std, c.classification_weight) == ("sigmoid", "gaussian", 0.5, 10.0)
     assert (c.learning_rate, c.batch_size, c.epochs, c.seed) == (1e-3, 100, 20, 42)
+    assert (c.augment, c.kl_ramp) == (0.0, 0)  # the tutorial's objective, on the images as they are
     assert c.conditional
+
+
+def test_the_offline_recipe_eases_the_kl_weight_to_beta_over_the_whole_run():
+    from vae.config import offline_recipe
+
+    c = offline_recipe(preset("seed"), 60)
+    assert (c.epochs, c.kl_ramp, c.kl_start, c.beta) == (60, 60, 3.0, 1.0)
+    assert c.model == preset("seed").model  # the same network and objective
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID)

@@ -184,6 +184,11 @@ def _validate_training(c: TrainConfig) -> None:
     _check_float("elastic", c.elastic, 0.0, 8.0)
     _check_float("kl_start", c.kl_start, 0.0, 100.0)
     _check_int("kl_ramp", c.kl_ramp, 0, 1000)
+    if c.kl_ramp > c.epochs:
+        raise ValueError(
+            f"kl_ramp ({c.kl_ramp} epochs) is longer than the run ({c.epochs} epochs): the KL weight would never "
+            f"reach beta. Make it at most {c.epochs}, or 0 for beta from the start."
+        )
 
 
 PRESETS: dict[str, Config] = {
