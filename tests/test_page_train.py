@@ -88,6 +88,23 @@ def test_offline_the_seed_preset_runs_the_offline_recipe_and_says_why_in_one_sen
     ]
 
 
+def test_changing_the_epochs_alone_keeps_the_kl_ramp_inside_the_run(page):
+    """The offline seed preset eases the KL weight over the whole run: a student who changes only the
+    epochs must not get a Start that fails because the ramp is now longer than the run."""
+    at = page
+    assert at.number_input(key="train_kl_ramp").value == at.number_input(key="train_epochs").value == 150
+    at.number_input(key="train_epochs").set_value(60).run()
+    assert at.number_input(key="train_kl_ramp").value == 60  # still the whole run
+    at.number_input(key="train_kl_ramp").set_value(50).run()
+    at.number_input(key="train_epochs").set_value(100).run()
+    assert at.number_input(key="train_kl_ramp").value == 50  # a ramp of its own is left alone...
+    at.number_input(key="train_epochs").set_value(40).run()
+    assert at.number_input(key="train_kl_ramp").value == 40  # ...unless the run became shorter than it
+    at.number_input(key="train_kl_ramp").set_value(0).run()
+    at.number_input(key="train_epochs").set_value(30).run()
+    assert at.number_input(key="train_kl_ramp").value == 0
+
+
 def test_the_preset_box_names_what_the_fields_hold_and_a_second_pick_refills_them(app_env, fresh_streamlit_caches):
     """After a `tiny` run, a fresh browser showed "seed" in the preset box over tiny's fields, and picking
     seed did nothing (the same value): a run started "as seed" trained the tiny model."""

@@ -68,6 +68,7 @@ def fill(config: Config, lab: Lab) -> None:
     are drawn (a callback, or the first run)."""
     for name, value in config.to_dict().items():
         st.session_state[f"train_{name}"] = ", ".join(map(str, value)) if name in LAYERS else value
+    st.session_state["train_ramp_epochs"] = config.epochs
     _name_preset(config, lab)
 
 
@@ -86,6 +87,17 @@ def _edited(lab: Lab) -> None:
         _name_preset(None, lab)
 
 
+def _epochs_edited(lab: Lab) -> None:
+    """Epochs changed: a KL ramp over the whole run (as the offline recipe's) stays over the whole run,
+    and one longer than the run is shortened to it, so changing the epochs alone never makes Start fail."""
+    s = st.session_state
+    epochs, ramp = s["train_epochs"], s["train_kl_ramp"]
+    if isinstance(epochs, int) and epochs >= 1 and (ramp == s.get("train_ramp_epochs") or ramp > epochs) and ramp:
+        s["train_kl_ramp"] = epochs
+    s["train_ramp_epochs"] = epochs
+    _edited(lab)
+
+
 def field(name: str, lab: Lab) -> dict:
     """Label, key, help and change callback of one config field's widget; its value survives page switches."""
     help_text = HELP.get(name, HELP["encoder_layers"] if name in LAYERS else None)
@@ -94,7 +106,7 @@ def field(name: str, lab: Lab) -> dict:
         "key": f"train_{name}",
         "help": help_text,
         "persist_state": "session",
-        "on_change": _edited,
+        "on_change": _epochs_edited if name == "epochs" else _edited,
         "args": (lab,),
     }
 
