@@ -1,5 +1,7 @@
 """Generate: pick a digit, drag the style sliders, watch the digit morph."""
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 import torch
@@ -81,7 +83,7 @@ image = generate.decode(model, z, prob)
 
 st.download_button(
     f"Download this {vocab.item} (PNG)",
-    png_bytes(grid(image, 1, pad=0), scale=10),
+    partial(png_bytes, grid(image, 1, pad=0), scale=10),  # made on click: a slider's rerun encodes no PNGs
     file_name=f"{vocab.item}.png",
     mime="image/png",
     key="gen_dl_one",
@@ -93,7 +95,11 @@ if c.conditional:
     st.image(row_img, width=700, clamp=True)
     st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The {vocab.style} stays; the {vocab.kind} changes.")
     st.download_button(
-        "Download this row (PNG)", png_bytes(row_img, 3), f"{vocab.kind}-row.png", "image/png", key="gen_dl_row"
+        "Download this row (PNG)",
+        partial(png_bytes, row_img, 3),
+        f"{vocab.kind}-row.png",
+        "image/png",
+        key="gen_dl_row",
     )
 
 st.subheader("Latent traversal")
@@ -112,7 +118,9 @@ st.caption(
     f"Columns: z{dim} from {-Z_RANGE:g} to {Z_RANGE:g}, every other dimension as on the sliders. "
     + (f"Rows: the ten {vocab.plural}." if c.conditional else "")
 )
-st.download_button("Download traversal (PNG)", png_bytes(traversal, 3), "traversal.png", "image/png", key="gen_dl_tr")
+st.download_button(
+    "Download traversal (PNG)", partial(png_bytes, traversal, 3), "traversal.png", "image/png", key="gen_dl_tr"
+)
 
 st.subheader("Interpolation")
 if test is None:
@@ -133,4 +141,6 @@ st.caption(
     f"and {names[int(test.test_y[int(ib)])]}). Between them: ten steps on the straight line between their "
     "encodings (mu)" + (f", with the classifier's {vocab.kind} belief blended the same way." if c.conditional else ".")
 )
-st.download_button("Download interpolation (PNG)", png_bytes(strip_img, 3), "interpolation.png", key="gen_dl_in")
+st.download_button(
+    "Download interpolation (PNG)", partial(png_bytes, strip_img, 3), "interpolation.png", key="gen_dl_in"
+)

@@ -1,9 +1,12 @@
 """The Generate page: AppTest on the server-side path, and the real page in Chromium."""
 
+import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from bench.harness import wait_for_app
 from tests.helpers import open_page, start_run_in_browser
@@ -108,6 +111,11 @@ def test_generate_page_in_chromium(app_server, browser, screenshot_dir):
     assert np.abs(np.array(first) - np.array(second)).max() > 0.05
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(screenshot_dir / "generate.png"), full_page=True)
+    # The downloads are made only on click (a slider's rerun encodes no PNG): a click still gets one.
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download traversal (PNG)").click()
+    png = Path(download.value.path()).read_bytes()
+    assert png.startswith(b"\x89PNG") and Image.open(io.BytesIO(png)).size[0] > 28 * 11
 
 
 def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_streamlit_caches, fallback):

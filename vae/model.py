@@ -7,6 +7,7 @@ With `classification_weight == 0` there is no classifier and the decoder reads z
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +49,13 @@ def decoder_input_dim(config: ModelConfig) -> int:
 
 def parameter_counts(config: ModelConfig) -> dict[str, int]:
     """How many weights (and biases) each part of `ConditionalVAE(config)` has: counted on a model built
-    on PyTorch's "meta" device, which allocates nothing (an 8 x 4,096-unit model costs no memory)."""
+    on PyTorch's "meta" device, which allocates nothing (an 8 x 4,096-unit model costs no memory), once
+    per config (building it is most of a millisecond, and pages ask on every rerun)."""
+    return dict(_parameter_counts(config))
+
+
+@functools.lru_cache(maxsize=256)
+def _parameter_counts(config: ModelConfig) -> dict[str, int]:
     with torch.device("meta"):
         model = ConditionalVAE(config)
     parts = {"encoder": (model.encoder_body, model.mu_head, model.var_head), "decoder": (model.decoder,)}
