@@ -4,14 +4,15 @@
     .venv/bin/python -m bench.screens --sizes 1024x768 --pages Train
 
 Starts the app over a temporary copy of checkpoints/ (nothing in the repo is written but the PNGs).
-The Train page is shot before a run, during the default run (a few epochs in, scrolled to the run as
-Start does) and after it has finished. "Latent map" shoots the map of the shipped 2-D model while
+The Train page is shot before a run, during the default run (at epoch 40 of 150, scrolled to the run
+as Start does) and after it has finished. "Latent map" shoots the map of the shipped 2-D model while
 hovering, coloured by slant, during its training, and a drawn digit's posterior on Reconstruct.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -30,6 +31,15 @@ def shoot(page, name: str, size: str) -> Path:
     return path
 
 
+DURING_EPOCH = 40  # the "during" shot: the default run of 150 epochs, as the digit picker starts to work
+
+
+def _epochs_done(page) -> int:
+    """The finished epochs on the Train page's progress line ("12 of 150 epochs done"), 0 before it shows."""
+    found = re.search(r"([\d,]+) of [\d,]+ epochs done", page.evaluate("() => document.body.innerText"))
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
 def train(browser, url: str, size: str, width: int, height: int) -> None:
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(f"{url}/Train")
@@ -38,9 +48,8 @@ def train(browser, url: str, size: str, width: int, height: int) -> None:
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Training in the background").wait_for(timeout=120_000)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not page.get_by_text("After epoch 5").count():
-        time.sleep(0.5)
-    time.sleep(1.5)
+    while time.monotonic() < deadline and _epochs_done(page) < DURING_EPOCH:
+        time.sleep(0.25)
     shoot(page, "train-during", size)
     page.get_by_text("Finished").first.wait_for(timeout=600_000)
     wait_for_app(page)

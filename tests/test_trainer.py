@@ -55,8 +55,10 @@ def test_a_recipe_run_with_warps_and_a_kl_ramp_resumes_exactly(mnist, device, tm
     config = preset("tiny").replace(epochs=2, augment=0.5, elastic=2.0, kl_start=3.0, kl_ramp=2)
     whole = Trainer(config, mnist, device=device)
     whole.run()
-    first = Trainer(config.replace(epochs=1), mnist, device=device)
+    first = Trainer(config, mnist, device=device)
+    first.add_callback("on_epoch_end", lambda t: t.stop())  # stopped after epoch 1 of 2, mid-ramp
     first.run()
+    assert first.epoch == 1
     second = Trainer(
         config, mnist, device=device, resume=load_checkpoint(save_checkpoint(tmp_path / "a.pt", first.to_checkpoint()))
     )
