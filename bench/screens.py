@@ -50,6 +50,7 @@ def train(browser, url: str, size: str, width: int, height: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _epochs_done(page) < DURING_EPOCH:
         time.sleep(0.25)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()  # a chart redrawn by the last update
     shoot(page, "train-during", size)
     page.get_by_text("Finished").first.wait_for(timeout=600_000)
     wait_for_app(page)

@@ -82,6 +82,9 @@ def test_offline_the_seed_preset_runs_the_offline_recipe_and_says_why_in_one_sen
     why = [m.value for m in at.markdown if "training digits, not the tutorial's" in m.value]
     assert len(why) == 1 and "150 epochs show the model 600,000 digits" in why[0], why
     assert "the KL weight starts at 3 and eases to β = 1" in why[0], why
+    box = at.selectbox(key="train_preset")
+    assert box.format_func("seed").endswith("(on this server: 150 epochs, KL weight 3 → β)")
+    assert "on this server" not in box.format_func("tiny")
     at.selectbox(key="train_preset").select("tiny").run()
     assert at.number_input(key="train_epochs").value == 2 and not [
         m for m in at.markdown if "training digits, not the tutorial's" in m.value

@@ -177,7 +177,7 @@ def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key:
             "Start from a preset",
             [CUSTOM, *PRESETS],
             key="train_preset",
-            format_func=lambda p: "custom — as filled in below" if p == CUSTOM else f"{p} — {PRESET_NOTES.get(p, '')}",
+            format_func=lambda p: _preset_label(p, lab),
             on_change=lambda: _picked(lab),
             help="Fills in every field below; change any of them before you start.",
         )
@@ -212,6 +212,16 @@ def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key:
             ramp_col.number_input(step=10, **field("kl_ramp", lab))
     if why := why_more_epochs(lab):
         st.markdown(f"💡 {why}")
+
+
+def _preset_label(name: str, lab: Lab) -> str:
+    """The preset box's line for `name`, with what this server changes in it (the offline recipe)."""
+    if name == CUSTOM:
+        return "custom — as filled in below"
+    here, label = preset_here(name, lab), f"{name} — {PRESET_NOTES.get(name, '')}"
+    if here == PRESETS[name]:
+        return label
+    return f"{label} (on this server: {here.epochs} epochs, KL weight {here.kl_start:g} → β)"
 
 
 def _picked(lab: Lab) -> None:
