@@ -72,9 +72,15 @@ IN_VIEW = """e => { const r = e.getBoundingClientRect();
     return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1; }"""
 
 
-def _in_view(page, selector: str) -> bool:
+def _in_view(page, selector: str, settle_ms: int = 10_000) -> bool:
+    """Whether the element comes to lie on the first screen once the page has settled: a chart is laid out
+    at plotly's default width before it fits its column, and a slow machine can be caught in between."""
     locator = page.locator(selector).first
     locator.wait_for(timeout=60_000)
+    for _ in range(settle_ms // 250):
+        if locator.evaluate(IN_VIEW):
+            return True
+        page.wait_for_timeout(250)
     return locator.evaluate(IN_VIEW)
 
 
