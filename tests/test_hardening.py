@@ -116,7 +116,7 @@ def test_a_session_taken_over_by_its_id_is_not_the_instructor(app_env, browser):
     from websockets.sync.client import connect
 
     from bench.harness import StreamlitServer, wait_for_app
-    from tests.test_rerun_guard import receive
+    from tests.test_rerun_guard import receive_run
 
     with StreamlitServer("explorer_app.py", env={**app_env, "VAE_INSTRUCTOR_PASSCODE": "4711"}) as server:
         session_ids = []
@@ -146,12 +146,13 @@ def test_a_session_taken_over_by_its_id_is_not_the_instructor(app_env, browser):
             msg = BackMsg()
             msg.rerun_script.page_name = "Train"
             ws.send(msg.SerializeToString())
-            msgs = receive(ws, 120, until="script_finished")
+            msgs = receive_run(ws, 120)
         texts = " ".join(str(m.delta) for m in msgs if m.WhichOneof("type") == "delta")
         starts = [m.delta.new_element.button for m in msgs if m.WhichOneof("type") == "delta"
                   and m.delta.new_element.WhichOneof("type") == "button"
                   and m.delta.new_element.button.label.endswith("Start training")]  # fmt: skip
-        assert starts and all(b.disabled for b in starts), starts  # the session, taken over: locked
+        kinds = [(k, getattr(m, k)) if k == "script_finished" else k for m in msgs if (k := m.WhichOneof("type"))]
+        assert starts and all(b.disabled for b in starts), (starts, kinds)  # the session, taken over: locked
         assert "Only the instructor can" in texts
         page.close()
 

@@ -41,6 +41,23 @@ def receive(ws, seconds: float, until: str | None = None) -> list[ForwardMsg]:
     return msgs
 
 
+def receive_run(ws, seconds: float) -> list[ForwardMsg]:
+    """Messages up to the end of the first whole script run that starts after the call (a `new_session`,
+    then its `script_finished`). On a session that another browser also holds, the first messages can be
+    the tail of that browser's run, and a run can be cut short by its next rerun: both are read past."""
+    early = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+    msgs, started, end = [], False, time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        msgs += receive(ws, left, until="script_finished")
+        started = started or any(m.WhichOneof("type") == "new_session" for m in msgs)
+        last = msgs[-1] if msgs else None
+        if last is None or last.WhichOneof("type") != "script_finished":
+            break  # the time is up
+        if started and last.script_finished != early:
+            break
+    return msgs
+
+
 def of_type(msgs: list[ForwardMsg], kind: str) -> list:
     return [getattr(m, kind) for m in msgs if m.WhichOneof("type") == kind]
 
