@@ -1,4 +1,7 @@
 import math
+import os
+import sys
+import threading
 import time
 
 import numpy as np
@@ -11,6 +14,7 @@ from vae.config import preset
 from vae.model import one_hot
 from vae.run import RunState
 from vae.trainer import Trainer
+from vae.worker import BACKGROUND_NICENESS
 
 
 def test_a_few_hundred_steps_lower_the_loss_and_learn_the_digits(mnist, device):
@@ -138,6 +142,23 @@ def test_pause_resume_stop_in_the_background(mnist, device):
     trainer.stop()
     assert trainer.join(10) and trainer.state is RunState.STOPPED
     assert trainer.view.state is RunState.STOPPED and trainer.view.weights_version > view.weights_version
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have nice values of their own on Linux only")
+def test_the_training_thread_yields_the_cpu_to_the_threads_that_serve_pages(mnist):
+    """On two cores the page runs must not wait behind the training loop: its thread runs at a lower priority."""
+    niceness = {}
+    trainer = Trainer(preset("tiny").replace(epochs=1), mnist)
+    trainer.add_callback("on_epoch_end", lambda t: niceness.setdefault("loop", _thread_niceness()))
+    trainer.start()
+    assert trainer.join(60) and trainer.state is RunState.FINISHED
+    here = _thread_niceness()
+    assert niceness["loop"] == min(19, here + BACKGROUND_NICENESS)
+    assert _thread_niceness() == here  # the thread that started it keeps its priority
+
+
+def _thread_niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
 def test_the_views_model_is_a_copy(mnist, device):
