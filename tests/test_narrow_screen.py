@@ -77,11 +77,13 @@ def _in_view(page, selector: str, settle_ms: int = 10_000) -> bool:
     at plotly's default width before it fits its column, and a slow machine can be caught in between."""
     locator = page.locator(selector).first
     locator.wait_for(timeout=60_000)
-    for _ in range(settle_ms // 250):
+    for _ in range(settle_ms // 250 + 1):
         if locator.evaluate(IN_VIEW):
             return True
         page.wait_for_timeout(250)
-    return locator.evaluate(IN_VIEW)
+    box = locator.evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }")
+    print(f"not on the first screen: {selector} at {box} (left, top, right, bottom)")  # shown when the test fails
+    return False
 
 
 @pytest.mark.browser
