@@ -27,14 +27,23 @@ pts = map_data.points(ds.name)
 enc = map_data.encoded(shown.key, shown.model, ds.name)
 n = len(ds.test_y)
 
+method_col, why_col = st.columns([1, 2], gap="medium") if c.conditional else (st.container(), None)
+if why_col is not None:
+    # Above the map, where it is read first: a student's first question about a conditional model's map is why
+    # the colours do not form clusters (issue 21: the reason used to sit in a grey caption under the map).
+    why_col.caption(
+        f"**Why are the colours mixed?** The classifier tells the decoder which {kind} to draw, so z only has "
+        f"to hold the *style* ({vocab.style_examples}): different {vocab.plural} written alike share a region. "
+        "Colour by slant or thickness to see what z holds."
+    )
 if c.z_dim <= 2:
     method = "pca"  # the map is z itself
-    st.caption(
+    method_col.caption(
         f"This model's z has {c.z_dim} number{'s' if c.z_dim > 1 else ''}, so the map shows z itself, exactly "
         "as the decoder reads it: no projection needed."
     )
 else:
-    choice = st.radio(
+    choice = method_col.radio(
         "Flatten the latent space with",
         ["PCA", "t-SNE"],
         horizontal=True,
@@ -112,12 +121,6 @@ else:
     st.info("The interactive map could not load (its frontend files are missing): this is a plain scatter.")
     lm = {"coords": coords, "index": pts.index, "labels": pts.labels, "axes": axes}
     st.plotly_chart(digits.map_figure(lm, names, noun=noun), key="lat_plot")
-if c.conditional:
-    st.caption(
-        f"Here the classifier tells the decoder which {kind} to draw, so z only has to hold the *style* "
-        f"({vocab.style_examples}): different {vocab.plural} may share the same region. Colour by slant or "
-        "thickness to see what z holds instead."
-    )
 
 st.subheader(f"One {noun} up close")
 pic_col, info_col = st.columns([1, 2], gap="large")

@@ -76,7 +76,7 @@ def test_a_fashion_model_is_never_called_digits(app_env, fresh_streamlit_caches,
 
     at.switch_page("pages/3_Latent_space.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("different classes may share the same region" in c.value for c in at.caption), texts(at)
+    assert any("different classes written alike share a region" in c.value for c in at.caption), texts(at)
 
     at.switch_page("pages/5_Theory.py").run()
     assert not at.exception, [e.value for e in at.exception]
