@@ -86,7 +86,11 @@ async def run(url: str, args, errors: drive.Errors, steps: drive.StepLog) -> Non
                     f"(model shown: {shown}; training {speed}; load average {load0} -> {proc.load_average()})"
                 )
                 print(f"  server round trip         {stats.summary(out.server)}")
+                print(f"    script shown running    {stats.summary(out.started)}")
                 print(f"    first new image src     {stats.summary(out.first_image)}")
+                print(f"    script shown finished   {stats.summary(out.ended)}")
+                print(f"    all new images loaded   {stats.summary(out.loaded)}")
+                print(f"    one image, request sent to loaded  {stats.summary(out.image_serve)}")
                 if out.timeouts:
                     print(f"  changes not applied within 30 s: {out.timeouts}")
                 print(f"  in-browser redraw         {stats.summary(out.redraw)}   (decode + paint, per input event)")

@@ -314,6 +314,7 @@ SLIDER_CHANGE = """async ([z, timeoutMs]) => {
   const srcs = () => Array.from(main.querySelectorAll("img"), img => img.src);
   const before = srcs();
   const redraw = [];
+  performance.clearResourceTimings(); // its buffer keeps 250 entries: room for this change's images
   const t0 = performance.now();
   inputs.forEach((input, i) => {
     const a = performance.now();
@@ -324,7 +325,7 @@ SLIDER_CHANGE = """async ([z, timeoutMs]) => {
   const frame = new Promise(resolve => win.requestAnimationFrame(() => resolve(performance.now() - t0)));
   const tCommit = performance.now();
   inputs[inputs.length - 1].dispatchEvent(new Event("change", {bubbles: true}));
-  let firstImage = null;
+  let firstImage = null, started = null, ended = null, allLoaded = null;
   const server = await new Promise(resolve => {
     const check = () => {
       const now = srcs();
@@ -333,6 +334,9 @@ SLIDER_CHANGE = """async ([z, timeoutMs]) => {
       const finished = app.getAttribute("data-test-script-state") === "notRunning";
       const elapsed = performance.now() - tCommit;
       if (changed && firstImage === null) firstImage = elapsed;
+      if (!finished && started === null) started = elapsed;
+      if (started !== null && finished && ended === null) ended = elapsed;
+      if (changed && loaded && allLoaded === null) allLoaded = elapsed;
       if ((changed && loaded && finished) || elapsed > timeoutMs) {
         observer.disconnect();
         clearInterval(timer);
@@ -343,7 +347,12 @@ SLIDER_CHANGE = """async ([z, timeoutMs]) => {
     observer.observe(document.body, {subtree: true, childList: true, attributes: true});
     const timer = setInterval(check, 4);
   });
-  return {redraw, frame: await frame, server, firstImage};
+  // Where the time went: the server's answer to the change (the script run starting, then ending, as
+  // the page sees it), the images' own requests (sent to answered, Resource Timing), all loaded.
+  const fetches = srcs().filter(s => !before.includes(s)).flatMap(s => performance.getEntriesByName(s))
+    .map(e => ({wait: e.startTime - tCommit, serve: e.responseEnd - e.requestStart}));
+  const commitEpochMs = performance.timeOrigin + tCommit; // to line up with a server's own clock
+  return {redraw, frame: await frame, server, firstImage, started, ended, allLoaded, fetches, commitEpochMs};
 }"""
 
 

@@ -31,6 +31,10 @@ class Latency:
     first_image: list[float] = field(default_factory=list)
     redraw: list[float] = field(default_factory=list)
     frame: list[float] = field(default_factory=list)
+    started: list[float] = field(default_factory=list)  # the page shows the script running again
+    ended: list[float] = field(default_factory=list)  # ... and not running
+    loaded: list[float] = field(default_factory=list)  # every image on the page new and loaded
+    image_serve: list[float] = field(default_factory=list)  # one new image: request sent to response ended
     timeouts: int = 0
 
     def add(self, result: dict) -> None:
@@ -39,6 +43,10 @@ class Latency:
         else:
             self.server.append(result["server"])
             self.first_image.append(result["firstImage"])
+            for name, key in (("started", "started"), ("ended", "ended"), ("loaded", "allLoaded")):
+                if result.get(key) is not None:
+                    getattr(self, name).append(result[key])
+            self.image_serve.extend(f["serve"] for f in result.get("fetches", []))
         self.redraw.extend(result.get("redraw", []))
         if "frame" in result:
             self.frame.append(result["frame"])
