@@ -76,51 +76,59 @@ st.markdown(
     ("Drag a slider: the picture is decoded in your browser as you move. " if in_browser else "")
     + "Sliders with a higher KL carry more information; those near 0 are ignored by the decoder."
 )
-values = latent_controls(model, shown.key, labels=labels, initial=initial, key="gen_canvas")
-z = np.asarray(values["z"], dtype=np.float32)[None]  # (1, z_dim)
-prob = np.asarray(values["digit_prob"] or [0.0] * NUM_CLASSES, dtype=np.float32)[None]  # (1, 10)
-image = generate.decode(model, z, prob)
 
-st.download_button(
-    f"Download this {vocab.item} (PNG)",
-    partial(png_bytes, grid(image, 1, pad=0), scale=10),  # made on click: a slider's rerun encodes no PNGs
-    file_name=f"{vocab.item}.png",
-    mime="image/png",
-    key="gen_dl_one",
-)
 
-if c.conditional:
-    st.subheader(f"The same style, every {vocab.kind}")
-    row_img = grid(generate.digit_rows(model, torch.from_numpy(z)), NUM_CLASSES)
-    st.image(row_img, width=700, clamp=True)
-    st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The {vocab.style} stays; the {vocab.kind} changes.")
+@st.fragment  # a slider's release reruns only what z draws: not the sidebar, the header or the interpolation
+def drawn_from_z(initial: dict | None, labels: list[str], kl: np.ndarray) -> None:
+    """The sliders' picture and everything drawn from the same z: the digit row and the traversal."""
+    values = latent_controls(model, shown.key, labels=labels, initial=initial, key="gen_canvas")
+    z = np.asarray(values["z"], dtype=np.float32)[None]  # (1, z_dim)
+    prob = np.asarray(values["digit_prob"] or [0.0] * NUM_CLASSES, dtype=np.float32)[None]  # (1, 10)
+    image = generate.decode(model, z, prob)
+
     st.download_button(
-        "Download this row (PNG)",
-        partial(png_bytes, row_img, 3),
-        f"{vocab.kind}-row.png",
-        "image/png",
-        key="gen_dl_row",
+        f"Download this {vocab.item} (PNG)",
+        partial(png_bytes, grid(image, 1, pad=0), scale=10),  # made on click: a slider's rerun encodes no PNGs
+        file_name=f"{vocab.item}.png",
+        mime="image/png",
+        key="gen_dl_one",
     )
 
-st.subheader("Latent traversal")
-default_dim = int(np.argmax(kl))
-dim = st.selectbox(  # keyed per model: another model starts on its own most used dimension, with its KLs
-    "Sweep dimension",
-    range(c.z_dim),
-    index=default_dim,
-    format_func=lambda i: labels[i],
-    key=f"gen_traverse_dim-{shown.label}",
-)
-steps = np.linspace(-Z_RANGE, Z_RANGE, 11, dtype=np.float32)
-traversal = grid(generate.traversal(model, z[0], dim, steps), len(steps))
-st.image(traversal, width=560, clamp=True)
-st.caption(
-    f"Columns: z{dim} from {-Z_RANGE:g} to {Z_RANGE:g}, every other dimension as on the sliders. "
-    + (f"Rows: the ten {vocab.plural}." if c.conditional else "")
-)
-st.download_button(
-    "Download traversal (PNG)", partial(png_bytes, traversal, 3), "traversal.png", "image/png", key="gen_dl_tr"
-)
+    if c.conditional:
+        st.subheader(f"The same style, every {vocab.kind}")
+        row_img = grid(generate.digit_rows(model, torch.from_numpy(z)), NUM_CLASSES)
+        st.image(row_img, width=700, clamp=True)
+        st.caption(f"One z, ten one-hot inputs: {', '.join(names)}. The {vocab.style} stays; the {vocab.kind} changes.")
+        st.download_button(
+            "Download this row (PNG)",
+            partial(png_bytes, row_img, 3),
+            f"{vocab.kind}-row.png",
+            "image/png",
+            key="gen_dl_row",
+        )
+
+    st.subheader("Latent traversal")
+    default_dim = int(np.argmax(kl))
+    dim = st.selectbox(  # keyed per model: another model starts on its own most used dimension, with its KLs
+        "Sweep dimension",
+        range(c.z_dim),
+        index=default_dim,
+        format_func=lambda i: labels[i],
+        key=f"gen_traverse_dim-{shown.label}",
+    )
+    steps = np.linspace(-Z_RANGE, Z_RANGE, 11, dtype=np.float32)
+    traversal = grid(generate.traversal(model, z[0], dim, steps), len(steps))
+    st.image(traversal, width=560, clamp=True)
+    st.caption(
+        f"Columns: z{dim} from {-Z_RANGE:g} to {Z_RANGE:g}, every other dimension as on the sliders. "
+        + (f"Rows: the ten {vocab.plural}." if c.conditional else "")
+    )
+    st.download_button(
+        "Download traversal (PNG)", partial(png_bytes, traversal, 3), "traversal.png", "image/png", key="gen_dl_tr"
+    )
+
+
+drawn_from_z(initial, labels, kl)
 
 st.subheader("Interpolation")
 if test is None:

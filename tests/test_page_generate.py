@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench.harness import wait_for_app
 from tests.helpers import open_page, start_run_in_browser
@@ -116,6 +117,39 @@ def test_generate_page_in_chromium(app_server, browser, screenshot_dir):
         page.get_by_role("button", name="Download traversal (PNG)").click()
     png = Path(download.value.path()).read_bytes()
     assert png.startswith(b"\x89PNG") and Image.open(io.BytesIO(png)).size[0] > 28 * 11
+
+
+# One committed slider change, as a drag ends: the canvas's value goes to Python on `change`.
+RELEASE = """() => { const inputs = document.querySelectorAll('input[data-index]'), last = inputs[inputs.length - 1];
+    last.value = String(Number(last.value) > 0 ? -1.5 : 1.5);
+    last.dispatchEvent(new Event('input', {bubbles: true}));
+    last.dispatchEvent(new Event('change', {bubbles: true})); }"""
+
+
+@pytest.mark.browser
+def test_a_slider_release_redraws_only_what_z_draws(app_server, browser):
+    """The sliders and what they draw are one fragment: a release reruns it alone, and the browser is not sent
+    the sidebar or the page's head again (a third of the messages: BENCHMARKS.md, the slider round trip)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    received: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(data)))
+    page.goto(f"{app_server.url}/Generate")
+    wait_for_app(page)
+    frame = page.wait_for_selector("iframe[title*='latent_canvas']", timeout=60_000).content_frame()
+    frame.wait_for_function("() => document.body.dataset.weightsKey && window.__renderCount > 0", timeout=60_000)
+    wait_for_app(page)
+    srcs = "() => Array.from(document.querySelectorAll(\"[data-testid='stImage'] img\"), i => i.src).join(' ')"
+    before = page.evaluate(srcs)
+    received.clear()
+    frame.evaluate(RELEASE)
+    page.wait_for_function(f"([before]) => ({srcs})() !== before", arg=[before])  # the traversal redrawn
+    wait_for_app(page)
+    msgs = [ForwardMsg.FromString(data) for data in received if isinstance(data, bytes)]
+    deltas = [m for m in msgs if m.WhichOneof("type") == "delta"]
+    assert deltas, [m.WhichOneof("type") for m in msgs]
+    assert {m.metadata.delta_path[0] for m in deltas} == {0}  # the main area only: container 1 is the sidebar
+    assert all(m.delta.fragment_id for m in deltas)  # each one from the fragment's run
+    assert page.locator("[data-testid='stException']").count() == 0
 
 
 def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_streamlit_caches, fallback):
