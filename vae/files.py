@@ -30,11 +30,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     `torch.save` raises on a full disk ("[enforce fail at inline_container.cc…] unexpected pos").
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    except OSError as exc:
-        raise WriteError(_cannot_write(path, exc)) from None
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -53,14 +49,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
 def check_writable(path: str | os.PathLike) -> None:
     """Raise WriteError now if `atomic_write(path, ...)` could not even create its temporary file (e.g.
     before a long training run whose result would otherwise be lost)."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    except OSError as exc:
-        raise WriteError(_cannot_write(path, exc)) from None
+    fd, tmp = _temporary_beside(Path(path))
     os.close(fd)
     os.unlink(tmp)
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder (made if missing), open: (fd, its path); WriteError if not."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise WriteError(_cannot_write(path, exc)) from None
 
 
 def remove_stale_temporaries(folder: str | os.PathLike, older_than: float = STALE_AFTER) -> list[Path]:
