@@ -1,5 +1,7 @@
 """Home: what a VAE is, ten digits in five styles from the model on show, and where to go next."""
 
+from functools import partial
+
 import streamlit as st
 
 from ui import layout
@@ -74,6 +76,10 @@ if shown is not None:
     styles = generate.styles(shown.model, 5 if many else 5 * NUM_CLASSES, seed=0, temperature=tau)
     picture = grid(generate.digit_rows(shown.model, styles), NUM_CLASSES)
     picture_col.image(picture, width="stretch", clamp=True)
-    text_col.download_button(
-        "Download this grid (PNG)", png_bytes(picture, 3), f"{shown.label}-samples.png", "image/png", key="home_dl"
+    text_col.download_button(  # the PNG is made on click, as on Generate: a temperature change encodes none
+        "Download this grid (PNG)",
+        partial(png_bytes, picture, 3),
+        f"{shown.label}-samples.png",
+        "image/png",
+        key="home_dl",
     )

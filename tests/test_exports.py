@@ -2,8 +2,10 @@
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.helpers import open_page
@@ -90,13 +92,17 @@ def test_download_row_makes_every_file_only_on_click(tiny_checkpoint, tmp_path, 
     assert load_checkpoint(tmp_path / "c.pt").epoch == 3 and len(calls) == 3
 
 
-def test_the_home_grid_has_a_download_button(app_env, fresh_streamlit_caches):
-    from streamlit.testing.v1 import AppTest
+@pytest.mark.browser
+def test_the_home_grid_downloads_as_a_png_made_on_click(app_server, browser):
+    """The grid's PNG is encoded only when the button is clicked (a temperature change encodes none)."""
+    from bench.harness import wait_for_app
 
-    from tests.helpers import HOME
-
-    at = AppTest.from_file(HOME, default_timeout=90).run()
-    assert not at.exception
-    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
-    assert "Download this grid (PNG)" in buttons
-    assert buttons["Download this grid (PNG)"].url.endswith(".png")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_server.url)
+    wait_for_app(page)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download this grid (PNG)").click()
+    assert download.value.suggested_filename.endswith("-samples.png")
+    png = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert png.format == "PNG" and png.size[0] > 28 * 10 and png.size[1] > 28 * 5  # ten columns, five rows
+    page.close()
