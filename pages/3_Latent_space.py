@@ -1,5 +1,6 @@
 """Latent space: test images as points at their mean z; hover to see them or to decode any spot; replay training."""
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,7 @@ if c.z_dim == 2:
         st.plotly_chart(digits.manifold_figure(grid_picture, z0, z1), width="content", key="lat_manifold")
         st.download_button(
             "Download the manifold (PNG)",
-            png_bytes(grid_picture, 2),
+            partial(png_bytes, grid_picture, 2),  # made on click: a click on the map encodes no PNG
             "manifold.png",
             "image/png",
             key="lat_dl_manifold",

@@ -1,5 +1,7 @@
 """Reconstruct: test digits in, digits out; then draw your own and see what the model makes of it."""
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 import torch
@@ -175,7 +177,7 @@ def test_batch() -> None:
             f"({int(wrong.sum())} of {n_shown} here)."
         )
     st.caption(explain)
-    pairs_png = png_bytes(grid(np.stack([x.numpy(), recon], axis=1).reshape(-1, 784), 16), scale=3)
+    pairs_png = partial(png_bytes, grid(np.stack([x.numpy(), recon], axis=1).reshape(-1, 784), 16), scale=3)
     st.download_button("Download these pairs (PNG)", pairs_png, "reconstructions.png", "image/png", key="rec_dl_pairs")
 
 
