@@ -20,7 +20,8 @@ function epochLabel() {
   const epochs = S.spec.frames?.epochs ?? [];
   const last = epochs.length; // the slider's last stop is "now"
   $("scrub").value = frame < 0 ? last : frame;
-  $("epoch").textContent = frame < 0 ? `now (epoch ${S.spec.epoch}, all ${S.n})` : `epoch ${epochs[frame]} of ${S.spec.epoch}`;
+  const all = `${S.n.toLocaleString("en")} test ${S.spec.noun}s`; // frames may follow fewer: "now" shows them all
+  $("epoch").textContent = frame < 0 ? `now, epoch ${S.spec.epoch}: ${all}` : `epoch ${epochs[frame]} of ${S.spec.epoch}`;
   $("scrub").setAttribute("aria-valuetext", $("epoch").textContent);
 }
 
