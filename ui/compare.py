@@ -158,7 +158,7 @@ PANELS = (
     ("test loss: recon + β·KL", "loss"),
     ("reconstruction", "test_recon"),
     ("KL to the prior", "test_kl"),
-    ("% right<br>— classifier ··· asked-for", "acc"),
+    ("— classifier ··· asked-for", "acc"),  # % of test images / drawn digits right (the axis says %)
 )
 
 
@@ -190,7 +190,7 @@ def curves_figure(items: Sequence[Entry], height: int = 195) -> go.Figure:
     """Test loss, reconstruction, KL and accuracy per epoch, one colour per model, 2 x 2 panels sharing
     the epoch axis. Accuracy: the classifier's (solid) and, where recorded, how often the judge calls
     a drawn digit the one asked for (dotted)."""
-    data, layout = [], _grid_layout(height, [t for t, _ in PANELS], 2, 2, gap=(0.14, 0.38))  # room: 2-line title
+    data, layout = [], _grid_layout(height, [t for t, _ in PANELS], 2, 2, gap=(0.14, 0.38))
     last = max((e.run.epoch for e in items), default=1)
     for i, (_, metric) in enumerate(PANELS):
         ax = "" if i == 0 else str(i + 1)
@@ -207,6 +207,8 @@ def curves_figure(items: Sequence[Entry], height: int = 195) -> go.Figure:
             data.append(_trace(e, x, y, ax))
         layout[f"xaxis{ax}"]["range"] = [0, last + 1]
         layout[f"yaxis{ax}"]["range"] = [0, 100] if metric == "acc" else _visible_range(ys)
+        if metric == "acc":
+            layout[f"yaxis{ax}"]["ticksuffix"] = "%"
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
