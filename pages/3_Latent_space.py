@@ -88,65 +88,73 @@ else:
 if not 0 <= st.session_state.get("lat_index", 0) < n:
     st.session_state["lat_index"] = 0  # another model's test set was larger
 axes = map_data.axes_titles(enc, c.z_dim, method)
-if latent_map.available():
-    row = np.flatnonzero(pts.index == st.session_state.get("lat_index", 0))
-    event = latent_map.latent_map(
-        model=shown.model,
-        weights_key=shown.key,
-        epoch=shown.epoch,
-        pts=pts,
-        enc=enc,
-        coords=coords,
-        inverse=map_data.inverse_spec(enc, method, coords),
-        axes=axes,
-        class_names=names,
-        kind=kind,
-        noun=noun,
-        frames=frames,
-        note=note,
-        picked=int(row[0]) if len(row) else None,
-        picked_name=f"test {noun} #{st.session_state.get('lat_index', 0)}, up close below",
-        key="lat_map",
-    )
-    if event is not None and event.get("kind") == "pick":
-        st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
-    elif event is not None and event.get("kind") == "generate":
-        latent_map.open_in_generate(event, c.z_dim, c.conditional)
-    st.caption(
-        f"{len(pts.index):,} test {noun}s. **Hover** a dot to see the {noun}, or empty space to see what the decoder "
-        f"draws there{' as the ' + kind + ' picked above the map' if c.conditional else ''}; **click** a dot to look "
-        "at it below, empty space to open that spot on the Generate page. Scroll to zoom, drag to move, "
-        "double-click to reset. The dashed circles are the prior N(0, I), where new samples come from."
-    )
-else:
-    st.info("The interactive map could not load (its frontend files are missing): this is a plain scatter.")
-    lm = {"coords": coords, "index": pts.index, "labels": pts.labels, "axes": axes}
-    st.plotly_chart(digits.map_figure(lm, names, noun=noun), key="lat_plot")
 
-st.subheader(f"One {noun} up close")
-pic_col, info_col = st.columns([1, 2], gap="large")
-with info_col:
-    i = st.number_input(f"Test {noun} # (0 to {n - 1:,})", min_value=0, max_value=n - 1, step=1, key="lat_index")
-x = ds.test_x[i : i + 1]  # (1, 784)
-recon, probs = generate.reconstruct(shown.model, x)
-with pic_col:
-    st.image(picture(np.concatenate([x.numpy(), recon]), 2, scale=5))
-    st.caption(f"Left: the test {noun}. Right: the model's reconstruction, drawn from its μ alone.")
-with info_col:
-    label = int(ds.test_y[i])
-    p = probs[0] if probs is not None else None  # (10,)
-    guess = int(np.argmax(p)) if p is not None else None
-    verdict = "" if guess is None else (" ✅ right" if guess == label else " ❌ wrong")
-    st.markdown(f"**Label:** {names[label]} · **Classifier's guess:** {digits.guess_text(p, names)}{verdict}")
-    mu = digits.encodings(shown.key, shown.model, ds.name)["mu"][i]  # (z_dim,)
-    st.caption("μ = (" + ", ".join(f"{v:.2f}" for v in mu) + ")")
-    if st.button("🎨 Open in Generate", key="lat_to_gen", help=f"Start the Generate page from this {noun}'s z."):
-        digit = guess if guess is not None else label  # a plain VAE ignores the digit
-        st.session_state["gen_request"] = {"z": mu.tolist(), "digit": digit, "source": f"test {noun} #{i}"}
-        if GENERATE.exists():
-            st.switch_page("pages/2_Generate.py")
-        else:
-            st.warning("The Generate page is not part of this app yet: the z is kept for when it is.")
+
+@st.fragment  # a click on the map reruns only the map and the close-up: not the sidebar or the manifold
+def map_and_close_up(coords: np.ndarray, frames: map_data.Frames | None, note: str, axes: tuple[str, str]) -> None:
+    """The map, and below it the test image last clicked on it (or typed in)."""
+    if latent_map.available():
+        row = np.flatnonzero(pts.index == st.session_state.get("lat_index", 0))
+        event = latent_map.latent_map(
+            model=shown.model,
+            weights_key=shown.key,
+            epoch=shown.epoch,
+            pts=pts,
+            enc=enc,
+            coords=coords,
+            inverse=map_data.inverse_spec(enc, method, coords),
+            axes=axes,
+            class_names=names,
+            kind=kind,
+            noun=noun,
+            frames=frames,
+            note=note,
+            picked=int(row[0]) if len(row) else None,
+            picked_name=f"test {noun} #{st.session_state.get('lat_index', 0)}, up close below",
+            key="lat_map",
+        )
+        if event is not None and event.get("kind") == "pick":
+            st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
+        elif event is not None and event.get("kind") == "generate":
+            latent_map.open_in_generate(event, c.z_dim, c.conditional)
+        st.caption(
+            f"{len(pts.index):,} test {noun}s. **Hover** a dot to see the {noun}, or empty space to see what the decoder "
+            f"draws there{' as the ' + kind + ' picked above the map' if c.conditional else ''}; **click** a dot to look "
+            "at it below, empty space to open that spot on the Generate page. Scroll to zoom, drag to move, "
+            "double-click to reset. The dashed circles are the prior N(0, I), where new samples come from."
+        )
+    else:
+        st.info("The interactive map could not load (its frontend files are missing): this is a plain scatter.")
+        lm = {"coords": coords, "index": pts.index, "labels": pts.labels, "axes": axes}
+        st.plotly_chart(digits.map_figure(lm, names, noun=noun), key="lat_plot")
+
+    st.subheader(f"One {noun} up close")
+    pic_col, info_col = st.columns([1, 2], gap="large")
+    with info_col:
+        i = st.number_input(f"Test {noun} # (0 to {n - 1:,})", min_value=0, max_value=n - 1, step=1, key="lat_index")
+    x = ds.test_x[i : i + 1]  # (1, 784)
+    recon, probs = generate.reconstruct(shown.model, x)
+    with pic_col:
+        st.image(picture(np.concatenate([x.numpy(), recon]), 2, scale=5))
+        st.caption(f"Left: the test {noun}. Right: the model's reconstruction, drawn from its μ alone.")
+    with info_col:
+        label = int(ds.test_y[i])
+        p = probs[0] if probs is not None else None  # (10,)
+        guess = int(np.argmax(p)) if p is not None else None
+        verdict = "" if guess is None else (" ✅ right" if guess == label else " ❌ wrong")
+        st.markdown(f"**Label:** {names[label]} · **Classifier's guess:** {digits.guess_text(p, names)}{verdict}")
+        mu = digits.encodings(shown.key, shown.model, ds.name)["mu"][i]  # (z_dim,)
+        st.caption("μ = (" + ", ".join(f"{v:.2f}" for v in mu) + ")")
+        if st.button("🎨 Open in Generate", key="lat_to_gen", help=f"Start the Generate page from this {noun}'s z."):
+            digit = guess if guess is not None else label  # a plain VAE ignores the digit
+            st.session_state["gen_request"] = {"z": mu.tolist(), "digit": digit, "source": f"test {noun} #{i}"}
+            if GENERATE.exists():
+                st.switch_page("pages/2_Generate.py")
+            else:
+                st.warning("The Generate page is not part of this app yet: the z is kept for when it is.")
+
+
+map_and_close_up(coords, frames, note, axes)
 
 if c.z_dim == 2:
     st.subheader("What the decoder draws all over the plane")
