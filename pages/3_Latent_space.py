@@ -96,9 +96,7 @@ def map_and_close_up(coords: np.ndarray, frames: map_data.Frames | None, note: s
     if latent_map.available():
         row = np.flatnonzero(pts.index == st.session_state.get("lat_index", 0))
         event = latent_map.latent_map(
-            model=shown.model,
-            weights_key=shown.key,
-            epoch=shown.epoch,
+            run=shown,
             pts=pts,
             enc=enc,
             coords=coords,

@@ -115,9 +115,7 @@ def your_map(mine: torch.Tensor | None) -> None:
         st.plotly_chart(digits.map_figure(lm, names, marks, height=420, noun=noun), key="rec_map")
         return
     event = latent_map.latent_map(
-        model=shown.model,
-        weights_key=shown.key,
-        epoch=shown.epoch,
+        run=shown,
         pts=pts,
         enc=enc,
         coords=coords,

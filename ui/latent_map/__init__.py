@@ -37,7 +37,7 @@ import streamlit.components.v1 as components
 from ui import latent_canvas
 from ui.film import pack
 from ui.map_data import Encoded, Frames, Points
-from vae.model import ConditionalVAE
+from vae.run import RunView
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 MAX_HEIGHT = 520  # pixels of map at most: with its controls it stays on a 768-pixel-high screen
@@ -110,9 +110,7 @@ def colour_options(pts: Points, enc: Encoded, kind: str) -> list[dict]:
 
 def latent_map(
     *,
-    model: ConditionalVAE,
-    weights_key: str,
-    epoch: int,
+    run: RunView,
     pts: Points,
     enc: Encoded,
     coords: np.ndarray,
@@ -135,7 +133,9 @@ def latent_map(
     coords (N, 2): the points on today's map; inverse: `ui.map_data.inverse_spec`; frames: the run's map
     over training (None: `note` says why); mark: {"xy": [x, y], "cov": 2x2, "name"} drawn as a star with
     its 1- and 2-sigma ellipses; picked: the point (row of `pts`) to ring, named in the legend as
-    `picked_name`; pick_text: what the status line says a click on a dot does."""
+    `picked_name`; pick_text: what the status line says a click on a dot does. `run`: the model shown, its
+    weights' key and epoch."""
+    model, weights_key, epoch = run.model, run.key, run.epoch
     c = model.config
     ss = st.session_state
     why_not = latent_canvas.browser_cannot_decode(model)
