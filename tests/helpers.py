@@ -80,3 +80,20 @@ def sample_grid_height(n_rows: int, names: tuple[str, ...] | None = None) -> int
 
     png, _ = sample_grid_png(np.zeros((n_rows, 10, 28, 28), np.float32), names or DIGIT_NAMES)
     return Image.open(BytesIO(png)).height
+
+
+def record_messages(page, received: list[bytes] | None = None) -> list[bytes]:
+    """`received` (default: a new list), collecting every message the server sends `page` (its websockets'
+    frames) from now on: call it before `page.goto` to see the page's first run too."""
+    received = [] if received is None else received
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(data)))
+    return received
+
+
+def deltas(received: list[bytes]) -> list:
+    """The page changes ("delta" ForwardMsgs) among recorded messages, each with its metadata.delta_path
+    (its first index: 0 the main area, 1 the sidebar) and delta.fragment_id (set when a fragment drew it)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msgs = (ForwardMsg.FromString(data) for data in received if isinstance(data, bytes))
+    return [m for m in msgs if m.WhichOneof("type") == "delta"]

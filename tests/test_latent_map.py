@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from bench.harness import CHROMIUM_ARGS, chromium_path, wait_for_app
+from tests.helpers import deltas, record_messages
 from vae.model import one_hot
 
 pytestmark = pytest.mark.browser
@@ -20,7 +21,7 @@ def open_map(browser, server, page_name: str = "Latent_space", width: int = 1400
     """The page with its map ready; `received` (a list) collects the messages the server sends it."""
     page = browser.new_page(viewport={"width": width, "height": height})
     if received is not None:
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(data)))
+        record_messages(page, received)
     page.goto(f"{server.url}/{page_name}")
     wait_for_app(page)
     element = page.wait_for_selector("iframe[title*='latent_map']", timeout=60_000)
@@ -163,8 +164,6 @@ def test_a_click_on_empty_space_opens_generate_there(app_server, browser):
 def test_a_click_on_a_dot_reruns_only_the_map_and_the_close_up(app_server, browser):
     """The map and the close-up below it are one fragment: a click on a dot shows that test digit up close
     without sending the browser the sidebar or the page's head again."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     received: list[bytes] = []
     page, element, frame = open_map(browser, app_server, received=received)
     close_up = page.get_by_role("spinbutton", name="Test digit #", exact=False)
@@ -176,11 +175,9 @@ def test_a_click_on_a_dot_reruns_only_the_map_and_the_close_up(app_server, brows
     page.mouse.up()
     wait_until(lambda: close_up.input_value() != before)  # the digit clicked, up close
     wait_for_app(page)
-    deltas = [
-        m for m in map(ForwardMsg.FromString, (d for d in received if isinstance(d, bytes))) if m.HasField("delta")
-    ]
-    assert deltas and {m.metadata.delta_path[0] for m in deltas} == {0}  # container 1 is the sidebar
-    assert all(m.delta.fragment_id for m in deltas)
+    sent = deltas(received)
+    assert sent and {m.metadata.delta_path[0] for m in sent} == {0}  # container 1 is the sidebar
+    assert all(m.delta.fragment_id for m in sent)
 
 
 @pytest.mark.parametrize(("width", "height"), [(1024, 768), (1400, 1000)])

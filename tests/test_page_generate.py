@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench.harness import wait_for_app
-from tests.helpers import open_page, start_run_in_browser
+from tests.helpers import deltas, open_page, record_messages, start_run_in_browser
 
 PAGE = "pages/2_Generate.py"
 
@@ -131,8 +130,7 @@ def test_a_slider_release_redraws_only_what_z_draws(app_server, browser):
     """The sliders and what they draw are one fragment: a release reruns it alone, and the browser is not sent
     the sidebar or the page's head again (a third of the messages: BENCHMARKS.md, the slider round trip)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    received: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(data)))
+    received = record_messages(page)
     page.goto(f"{app_server.url}/Generate")
     wait_for_app(page)
     frame = page.wait_for_selector("iframe[title*='latent_canvas']", timeout=60_000).content_frame()
@@ -144,11 +142,10 @@ def test_a_slider_release_redraws_only_what_z_draws(app_server, browser):
     frame.evaluate(RELEASE)
     page.wait_for_function(f"([before]) => ({srcs})() !== before", arg=[before])  # the traversal redrawn
     wait_for_app(page)
-    msgs = [ForwardMsg.FromString(data) for data in received if isinstance(data, bytes)]
-    deltas = [m for m in msgs if m.WhichOneof("type") == "delta"]
-    assert deltas, [m.WhichOneof("type") for m in msgs]
-    assert {m.metadata.delta_path[0] for m in deltas} == {0}  # the main area only: container 1 is the sidebar
-    assert all(m.delta.fragment_id for m in deltas)  # each one from the fragment's run
+    sent = deltas(received)
+    assert sent, f"{len(received)} messages, no delta"
+    assert {m.metadata.delta_path[0] for m in sent} == {0}  # the main area only: container 1 is the sidebar
+    assert all(m.delta.fragment_id for m in sent)  # each one from the fragment's run
     assert page.locator("[data-testid='stException']").count() == 0
 
 
