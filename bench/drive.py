@@ -350,7 +350,7 @@ SLIDER_CHANGE = """async ([z, timeoutMs]) => {
   // Where the time went: the server's answer to the change (the script run starting, then ending, as
   // the page sees it), the images' own requests (sent to answered, Resource Timing), all loaded.
   const fetches = srcs().filter(s => !before.includes(s)).flatMap(s => performance.getEntriesByName(s))
-    .map(e => ({wait: e.startTime - tCommit, serve: e.responseEnd - e.requestStart}));
+    .map(e => ({serve: e.responseEnd - e.requestStart}));
   const commitEpochMs = performance.timeOrigin + tCommit; // to line up with a server's own clock
   return {redraw, frame: await frame, server, firstImage, started, ended, allLoaded, fetches, commitEpochMs};
 }"""

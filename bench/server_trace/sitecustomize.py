@@ -2,7 +2,7 @@
 
 Python imports `sitecustomize` at start-up from any folder on PYTHONPATH: the benchmark puts this
 folder there for its server only, with VAE_TRACE_FILE naming the file to append to. Once Streamlit's
-bootstrap is imported, four of its methods are wrapped to write one line each time they run:
+bootstrap is imported, three of its methods are wrapped to write one line each time they run:
 "<epoch ms> <what>" for a message from a browser, a script run's start and end, and each message
 the server's event loop sends. Nothing here runs in the app as `make run` starts it.
 """
