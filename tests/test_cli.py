@@ -25,7 +25,22 @@ def trained(tmp_path_factory):
     assert r.returncode == 0, r.stderr
     assert "offline subset" in r.stderr and "saved" in r.stdout
     assert "1 epoch of these 4,000 images" in r.stderr and "--epochs 150 --kl-start 3 --kl-ramp 150" in r.stderr
+    assert "no judge kept at" in r.stderr  # none in this folder's checkpoints/judges: said, and trained anyway
     return out
+
+
+def test_train_charts_the_judged_accuracy_with_a_kept_judge(tmp_path):
+    """With the shipped judge in ./checkpoints/judges, a run records how often it draws the digit asked for."""
+    from vae.checkpoint import load_checkpoint
+
+    (tmp_path / "checkpoints" / "judges").mkdir(parents=True)
+    for judge in (ROOT / "checkpoints" / "judges").glob("judge-mnist-*.pt"):
+        (tmp_path / "checkpoints" / "judges" / judge.name).symlink_to(judge)
+    out = tmp_path / "x.pt"
+    r = _vae("train", "--preset", "tiny", "--epochs", "1", "--data-dir", tmp_path / "data", "--out", out, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "no judge kept" not in r.stderr and "draws the digit asked for" in r.stdout
+    assert 0 <= load_checkpoint(out).epoch_metrics[-1]["judged_acc"] <= 1
 
 
 def test_train_writes_a_checkpoint_with_its_command(trained):

@@ -305,6 +305,10 @@ def test_a_judge_scores_each_epoch_on_what_it_draws(mnist):
     trainer = Trainer(preset("tiny").replace(epochs=2), mnist, device="cpu", judge=SaysThree())
     trainer.run()
     assert [m["judged_acc"] for m in trainer.view.epoch_metrics] == pytest.approx([0.1, 0.1])
+    unjudged = Trainer(preset("tiny").replace(epochs=2), mnist, device="cpu")
+    unjudged.run()  # judging draws on no random stream of the run's: the same weights without it
+    for name, weight in unjudged.model.state_dict().items():
+        assert torch.equal(weight, trainer.model.state_dict()[name]), name
     plain = Trainer(preset("classic").replace(epochs=1), mnist, device="cpu", judge=SaysThree())
     plain.run()  # a plain VAE cannot be asked for a digit: nothing to judge
     assert "judged_acc" not in plain.view.epoch_metrics[-1]

@@ -145,8 +145,19 @@ def cmd_train(args: argparse.Namespace) -> None:
                 f"train as the app does here: --epochs {app.epochs} --kl-start {app.kl_start:g} --kl-ramp {app.kl_ramp}.",
                 file=sys.stderr,
             )
+    judge = None
+    if config.conditional:  # the history charts how often it draws the digit asked for, as a live run's does
+        from vae.judge import judge_path, kept_judge
+
+        judge = kept_judge(dataset, DEFAULT_DIR)
+        if judge is None:
+            print(
+                f"note: no judge kept at {judge_path(dataset, DEFAULT_DIR)} (`python -m vae evaluate` trains one), "
+                "so this run's history will not show how often it draws the digit asked for.",
+                file=sys.stderr,
+            )
     command = "python -m vae " + shlex.join(sys.argv[1:])
-    trainer = Trainer(config, dataset, device=device, resume=resume, command=command)
+    trainer = Trainer(config, dataset, device=device, resume=resume, command=command, judge=judge)
     bar = tqdm(total=config.epochs * trainer.steps_per_epoch, initial=trainer.step, unit="step", dynamic_ncols=True)
 
     def on_step(t: Trainer) -> None:
@@ -160,6 +171,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         bar.write(
             f"epoch {m['epoch']:>3}  train loss {m['train_loss']:9.2f}  test loss {m['test_loss']:9.2f}  "
             f"recon {m['test_recon']:8.2f}  kl {m['test_kl']:6.2f}  class acc {m['test_acc']:.3f}"
+            + (f"  draws the digit asked for {m['judged_acc']:.2f}" if "judged_acc" in m else "")
         )
 
     trainer.add_callback("on_step_end", on_step)

@@ -283,6 +283,16 @@ def judge_for(dataset: Dataset, directory: str | os.PathLike = "checkpoints") ->
     return judge
 
 
+def kept_judge(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> Judge | None:
+    """The CNN judge of `dataset` if one was trained and kept in `directory` (`python -m vae evaluate`
+    keeps the one it trains; the shipped data's judges come with the repo), else None: a training run
+    that would chart "draws the digit asked for" never waits a minute to train one first."""
+    try:
+        return load_judge(judge_path(dataset, directory))[0]
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def judges_for(dataset: Dataset, directory: str | os.PathLike = "checkpoints") -> dict[str, nn.Module]:
     """The two judges that `vae.evaluate` asks about every generated image: {"cnn", "knn"}.
 

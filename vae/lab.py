@@ -28,7 +28,7 @@ from vae.checkpoint import (
 from vae.config import Config
 from vae.data import Dataset, load_dataset
 from vae.device import resolve_device
-from vae.judge import judge_path, load_judge
+from vae.judge import kept_judge
 from vae.run import RunView
 from vae.trainer import Trainer
 
@@ -91,12 +91,8 @@ class Lab:
             return trainer
 
     def judge(self, dataset: Dataset) -> nn.Module | None:
-        """The judge of `dataset` if one was trained and kept (`python -m vae evaluate` does; the shipped
-        data's judges come with the repo), else None: a Start never waits a minute to train one."""
-        try:
-            return load_judge(judge_path(dataset, self.checkpoint_dir))[0]
-        except (OSError, ValueError, RuntimeError):
-            return None
+        """The kept judge of `dataset` (`vae.judge.kept_judge`), or None: a Start never trains one."""
+        return kept_judge(dataset, self.checkpoint_dir)
 
     def _autosave(self, trainer: Trainer) -> None:
         """Save the run for a restart. A failure (a full disk, say) is reported, not fatal: the run in
