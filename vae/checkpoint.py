@@ -12,28 +12,25 @@ import datetime as dt
 import io
 import os
 import re
-import zlib
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 import torch
 
-from vae import files
+from vae import fields, files
 from vae.config import Config
-from vae.history import FILM_STYLES, spread
-from vae.model import NUM_CLASSES, ConditionalVAE, parameter_counts
-from vae.run import LIVE, RunState, RunView, frozen, saved_state
+from vae.history import spread
+from vae.model import ConditionalVAE, parameter_counts
+from vae.run import LIVE, RunState, RunView, saved_state
 
 FORMAT = "vae-explorer-checkpoint"
-VERSION = 2  # 2: epoch metrics as one table (`_metric_table`); files of version 1 still load
+VERSION = 2  # 2: epoch metrics as one table (`vae.fields.metric_table`); files of version 1 still load
 SUFFIX = ".pt"
 SLIM_STEPS = 2000  # a slim file keeps at most this many rows of the step log...
 SLIM_ROWS = 20  # ...and this many epoch sample rows, evenly spaced, the last always kept...
 SLIM_FILM = 12  # ...and this many film frames, more of them early on (vae.history.spread)...
 SLIM_MAPS = 8  # ...and this many epochs' map encodings (the same way)
-MAX_UNPACKED = 200_000_000  # bytes a packed array may claim to unpack to (a crafted file could claim more)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
@@ -137,20 +134,20 @@ def _payload(run: RunView, slim: bool) -> dict:
         "optimizer": None if slim else run.optimizer_state,
         "epoch": int(run.epoch),
         "step": int(run.step),
-        "epoch_metrics": _metric_table(run.epoch_metrics),
+        "epoch_metrics": fields.metric_table(run.epoch_metrics),
         "step_metrics": {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in steps.items()},
         # Stored as bytes: a 20-epoch grid is 157 KB instead of 627 KB.
         "sample_rows": torch.as_tensor(np.round(np.asarray(rows) * 255).astype(np.uint8)),
         "sample_epochs": [int(e) for e in epochs],
-        "film": _pack(np.asarray(film, np.uint8)),  # zlib: the frames are mostly black, a fifth the bytes
+        "film": fields.pack(np.asarray(film, np.uint8)),  # zlib: the frames are mostly black, a fifth the bytes
         "film_epochs": [int(e) for e in film_epochs],
         # float16 bytes, packed: a 10-dim model's 1,000 encodings are 20 KB an epoch
-        "maps": _pack(np.ascontiguousarray(maps, np.float16).view(np.uint8).reshape(len(maps), -1))
+        "maps": fields.pack(np.ascontiguousarray(maps, np.float16).view(np.uint8).reshape(len(maps), -1))
         if len(map_epochs)
         else None,
         "map_shape": list(np.shape(maps)) if len(map_epochs) else None,
         "map_epochs": [int(e) for e in map_epochs],
-        "dataset": {k: _plain(v) for k, v in run.dataset.items()},
+        "dataset": {k: fields.plain(v) for k, v in run.dataset.items()},
         "command": run.command,
         "error": run.error,  # why a run that failed (its NaN guard, say) stopped; None for the others
         "created": run.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -164,13 +161,6 @@ def check_writable(path: str | os.PathLike) -> None:
         files.check_writable(path)
     except files.WriteError as exc:
         raise CheckpointError(str(exc)) from None
-
-
-def _plain(v: object) -> object:
-    """Numbers, strings and None as themselves; numpy/torch scalars as Python numbers."""
-    if isinstance(v, (np.generic, torch.Tensor)):
-        return v.item()
-    return v
 
 
 def load_checkpoint(path: str | os.PathLike) -> RunView:
@@ -188,11 +178,13 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
         _check_sizes(config, payload["model"])  # before building: a forged config could ask for gigabytes
         model = ConditionalVAE(config)
         model.load_state_dict(payload["model"], strict=True)
-        epoch, step = _count(payload.get("epoch", 0)), _count(payload.get("step", 0))
-        steps = _steps(payload.get("step_metrics"))
-        rows, row_epochs = _rows(payload.get("sample_rows"), payload.get("sample_epochs"))
-        film, film_epochs = _film(payload.get("film"), payload.get("film_epochs"))
-        maps, map_epochs = _maps(payload.get("maps"), payload.get("map_shape"), payload.get("map_epochs"), config)
+        epoch, step = fields.count(payload.get("epoch", 0)), fields.count(payload.get("step", 0))
+        steps = fields.step_columns(payload.get("step_metrics"))
+        rows, row_epochs = fields.sample_rows(payload.get("sample_rows"), payload.get("sample_epochs"))
+        film, film_epochs = fields.film_frames(payload.get("film"), payload.get("film_epochs"))
+        maps, map_epochs = fields.map_encodings(
+            payload.get("maps"), payload.get("map_shape"), payload.get("map_epochs"), config
+        )
         run = RunView(
             config=config,
             model=model.eval().requires_grad_(False),
@@ -201,7 +193,7 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
             state=RunState.FAILED if payload.get("error") else saved_state(config, epoch),
             epoch=epoch,
             step=step,
-            epoch_metrics=_epoch_metrics(payload.get("epoch_metrics")),
+            epoch_metrics=fields.epoch_metrics(payload.get("epoch_metrics")),
             steps=steps,
             sample_rows=rows,
             sample_epochs=row_epochs,
@@ -209,9 +201,9 @@ def load_checkpoint(path: str | os.PathLike) -> RunView:
             film_epochs=film_epochs,
             maps=maps,
             map_epochs=map_epochs,
-            dataset=MappingProxyType(_plain_dict(payload.get("dataset"), "dataset")),
+            dataset=MappingProxyType(fields.plain_dict(payload.get("dataset"), "dataset")),
             command=str(payload.get("command", "")),
-            error=_error(payload.get("error")),
+            error=fields.error_text(payload.get("error")),
             created=str(payload.get("created", "")),
             optimizer_state=payload.get("optimizer") if isinstance(payload.get("optimizer"), dict) else None,
             path=path,
@@ -236,7 +228,7 @@ def read_summary(path: str | os.PathLike) -> dict:
     path = Path(path)
     payload = _read(path, mmap=True)
     try:
-        return {"config": Config.from_dict(payload["config"]), "epoch": _count(payload.get("epoch", 0))}
+        return {"config": Config.from_dict(payload["config"]), "epoch": fields.count(payload.get("epoch", 0))}
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path.name} does not match its own config or format: {exc}") from None
 
@@ -269,165 +261,6 @@ def _check_sizes(config: Config, state: object) -> None:
     stored, expected = sum(v.numel() for v in state.values()), sum(parameter_counts(config.model).values())
     if stored != expected:
         raise ValueError(f"its config describes {expected:,} weights but the file holds {stored:,}")
-
-
-def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a count, got {value!r}")
-    return value
-
-
-def _steps(saved: object) -> MappingProxyType:
-    """Step-log columns, each a 1-D tensor of one common length."""
-    saved = saved or {}
-    if not isinstance(saved, dict):
-        raise ValueError("step_metrics is not a dict")
-    columns = {str(k): np.asarray(v, dtype=np.float64) for k, v in saved.items() if isinstance(v, torch.Tensor)}
-    if len(columns) != len(saved) or any(c.ndim != 1 for c in columns.values()):
-        raise ValueError("step_metrics must hold one 1-D column per metric")
-    if len({len(c) for c in columns.values()}) > 1:
-        raise ValueError("step_metrics columns differ in length")
-    return MappingProxyType({k: frozen(v) for k, v in columns.items()})
-
-
-def _rows(rows: object, epochs: object) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Sample rows (R, 10, 28, 28) in [0, 1] from bytes, and the epoch of each (1, 2, ... if not stored)."""
-    if rows is None:
-        return frozen(np.zeros((0, NUM_CLASSES, 28, 28), np.float32)), ()
-    if not isinstance(rows, torch.Tensor) or tuple(rows.shape[1:]) != (NUM_CLASSES, 28, 28):
-        raise ValueError(f"sample_rows must be (rows, {NUM_CLASSES}, 28, 28)")
-    array = rows.numpy().astype(np.float32) / 255.0
-    if epochs is None:
-        epochs = list(range(1, len(array) + 1))
-    if not isinstance(epochs, list) or len(epochs) != len(array) or not all(isinstance(e, int) for e in epochs):
-        raise ValueError("sample_epochs must list one epoch number per sample row")
-    return frozen(array), tuple(epochs)
-
-
-def _pack(array: np.ndarray) -> dict:
-    """A uint8 array as {"zlib": its compressed bytes (a uint8 tensor), "shape": [...]} (loads safely)."""
-    data = np.frombuffer(zlib.compress(np.ascontiguousarray(array).tobytes(), 6), np.uint8)
-    return {"zlib": torch.from_numpy(data.copy()), "shape": list(array.shape)}
-
-
-def _unpack(packed: object, row_shape: tuple[int, ...]) -> np.ndarray:
-    """The array `_pack` packed, whose rows must have `row_shape` (ValueError if not, or if it would be
-    larger than MAX_UNPACKED bytes: a few bytes of zlib can claim gigabytes)."""
-    if not isinstance(packed, dict) or not isinstance(packed.get("zlib"), torch.Tensor):
-        raise ValueError("a packed array must hold its zlib bytes")
-    shape = packed.get("shape")
-    if not isinstance(shape, list) or tuple(shape[1:]) != row_shape or not all(isinstance(n, int) for n in shape):
-        raise ValueError(f"a packed array must have rows of shape {row_shape}, got {shape!r}")
-    size = int(np.prod(shape))
-    if not 0 <= size <= MAX_UNPACKED:
-        raise ValueError(f"a packed array claims {size:,} bytes")
-    try:
-        data = zlib.decompressobj().decompress(packed["zlib"].numpy().tobytes(), size + 1)
-    except zlib.error as exc:  # bytes that are no zlib stream: a crafted or damaged file
-        raise ValueError(f"a packed array is damaged ({exc})") from None
-    if len(data) != size:
-        raise ValueError("a packed array does not hold what its shape says")
-    return np.frombuffer(data, np.uint8).reshape(shape)
-
-
-def _film(packed: object, epochs: object) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Film frames (F, S, 10, 28, 28) uint8 and their epochs; none in a file from before films."""
-    if packed is None:
-        return frozen(np.zeros((0, FILM_STYLES, NUM_CLASSES, 28, 28), np.uint8)), ()
-    film = _unpack(packed, (FILM_STYLES, NUM_CLASSES, 28, 28))
-    if not isinstance(epochs, list) or len(epochs) != len(film) or not all(isinstance(e, int) for e in epochs):
-        raise ValueError("film_epochs must list one epoch number per film frame")
-    return frozen(film.copy()), tuple(epochs)
-
-
-def _maps(packed: object, shape: object, epochs: object, config: Config) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Map encodings (M, N, z_dim) float16 and their epochs; none in a file from before them."""
-    if packed is None:
-        return frozen(np.zeros((0, 0, config.z_dim), np.float16)), ()
-    if not isinstance(shape, list) or len(shape) != 3 or shape[2] != config.z_dim:
-        raise ValueError(f"map_shape must be [epochs, images, z_dim {config.z_dim}], got {shape!r}")
-    raw = _unpack(packed, (shape[1] * shape[2] * 2,) if all(isinstance(n, int) for n in shape) else ())
-    maps = raw.view(np.float16).reshape(shape)
-    if not isinstance(epochs, list) or len(epochs) != len(maps) or not all(isinstance(e, int) for e in epochs):
-        raise ValueError("map_epochs must list one epoch number per map")
-    return frozen(maps.copy()), tuple(epochs)
-
-
-def _error(saved: object) -> str | None:
-    """Why a saved run failed (a file from before errors were kept has none)."""
-    if saved is None or saved == "":
-        return None
-    if not isinstance(saved, str):
-        raise ValueError("error must be a string")
-    return saved
-
-
-# A cell of the metric table: no such metric that epoch, a float, an int, None.
-_ABSENT, _FLOAT, _INT, _NONE = range(4)
-
-
-def _metric_table(metrics: Sequence[Mapping]) -> dict | list:
-    """Per-epoch metrics as one table, {"columns": names, "values": float64 (E, K), "kinds": packed
-    uint8 (E, K) of _ABSENT/_FLOAT/_INT/_NONE}: a 1,000-epoch run's in 110 KB, where a list of dicts
-    pickles to 330 KB (a slim file must stay under 2 MB). Metrics holding text keep the list form."""
-    rows = [{k: _plain(v) for k, v in m.items()} for m in metrics]
-    if any(isinstance(v, str) for m in rows for v in m.values()):
-        return rows
-    names = list(dict.fromkeys(k for m in rows for k in m))
-    values = np.zeros((len(rows), len(names)))
-    kinds = np.zeros((len(rows), len(names)), np.uint8)
-    for i, m in enumerate(rows):
-        for j, name in enumerate(names):
-            if name in m:
-                v = m[name]
-                kinds[i, j] = _NONE if v is None else _INT if isinstance(v, int) else _FLOAT
-                values[i, j] = 0.0 if v is None else v
-    return {"columns": names, "values": torch.from_numpy(values), "kinds": _pack(kinds)}
-
-
-def _from_table(table: dict) -> list[dict]:
-    """The list of dicts `_metric_table` made its table of; ValueError for a table that is not one."""
-    names, values = table.get("columns"), table.get("values")
-    if (
-        not isinstance(names, list)
-        or not all(isinstance(n, str) for n in names)
-        or not isinstance(values, torch.Tensor)
-        or values.dtype != torch.float64
-        or values.ndim != 2
-        or values.shape[1] != len(names)
-    ):
-        raise ValueError("epoch_metrics' table must hold one float64 column per named metric")
-    kinds = _unpack(table.get("kinds"), (len(names),))
-    array = values.numpy()
-    if kinds.shape != array.shape or (kinds > _NONE).any() or not np.isfinite(array[kinds == _INT]).all():
-        raise ValueError("epoch_metrics' table does not say what each of its cells holds")
-    cast = {_FLOAT: float, _INT: int, _NONE: lambda v: None}
-    return [
-        {n: cast[k](v) for n, v, k in zip(names, row, row_kinds, strict=True) if k != _ABSENT}
-        for row, row_kinds in zip(array.tolist(), kinds.tolist(), strict=True)
-    ]
-
-
-def _epoch_metrics(saved: object) -> tuple[MappingProxyType, ...]:
-    if saved is None:
-        return ()
-    if isinstance(saved, dict):
-        saved = _from_table(saved)
-    if not isinstance(saved, list) or not all(isinstance(m, dict) for m in saved):
-        raise ValueError("epoch_metrics must be a list of dicts")
-    return tuple(MappingProxyType(_plain_dict(m, "epoch_metrics")) for m in saved)
-
-
-def _plain_dict(d: object, what: str) -> dict:
-    """A dict of names to numbers, strings or None (as checkpoints store metrics and summaries)."""
-    if d is None:
-        return {}
-    if not isinstance(d, dict):
-        raise ValueError(f"{what} is not a dict")
-    for k, v in d.items():
-        if not isinstance(k, str) or not (v is None or isinstance(v, (str, int, float))):
-            raise ValueError(f"{what} holds {k!r}: {type(v).__name__}")
-    return dict(d)
 
 
 def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
