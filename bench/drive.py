@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,6 +238,23 @@ async def click_to(page, name: str, timeout_ms: float = 90_000) -> None:
 # --- the shared training run, through the Train page -----------------------------------------------
 
 
+async def pick_option(page, box: str, option, timeout_ms: float = 180_000) -> None:
+    """Open the selectbox labelled `box` and click `option` (a name or a pattern). On a busy machine a
+    rerun that lands while the list is open closes it again: open it again until the option is clicked."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        await page.locator("[data-testid='stSelectbox']").filter(has_text=box).click(timeout=timeout_ms)
+        try:
+            await page.get_by_role("option", name=option).click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+            await wait_done(page, timeout_ms)
+
+
 async def start_training(
     browser, url: str, preset: str = "seed", epochs: int = 1000, dataset: str | None = None
 ) -> None:
@@ -250,8 +268,8 @@ async def start_training(
     try:
         await goto(page, url, "Train")
         await page.get_by_text("⚙️ Settings").first.click()  # the panel is closed; its title sums it up
-        await page.locator("[data-testid='stSelectbox']").filter(has_text="Start from a preset").click()
-        await page.get_by_role("option", name=re.compile(f"^{re.escape(preset)}")).click()
+        await wait_done(page)
+        await pick_option(page, "Start from a preset", re.compile(f"^{re.escape(preset)}"))
         # The preset's rerun fills the form; typing before it lands would be overwritten by it.
         filled = PRESETS[preset]
         await expect(page.get_by_role("spinbutton", name="Latent size z_dim", exact=True)).to_have_value(
@@ -259,8 +277,7 @@ async def start_training(
         )
         await wait_done(page)
         if dataset is not None:
-            await page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-            await page.get_by_role("option", name=dataset, exact=True).click()
+            await pick_option(page, "Dataset", re.compile(f"^{re.escape(dataset)}$"))
         field_ = page.get_by_role("spinbutton", name="Epochs", exact=True)
         await field_.fill(str(epochs))
         await field_.press("Tab")
