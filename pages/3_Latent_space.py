@@ -94,8 +94,13 @@ axes = map_data.axes_titles(enc, c.z_dim, method)
 def map_and_close_up(coords: np.ndarray, frames: map_data.Frames | None, note: str, axes: tuple[str, str]) -> None:
     """The map, and below it the test image last clicked on it (or typed in)."""
     if latent_map.available():
+        event = latent_map.take_event("lat_map")  # before the map: it rings the dot just clicked
+        if event is not None and event.get("kind") == "pick":
+            st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
+        elif event is not None and event.get("kind") == "generate":
+            latent_map.open_in_generate(event, c.z_dim, c.conditional)
         row = np.flatnonzero(pts.index == st.session_state.get("lat_index", 0))
-        event = latent_map.latent_map(
+        latent_map.latent_map(
             run=shown,
             pts=pts,
             enc=enc,
@@ -111,10 +116,6 @@ def map_and_close_up(coords: np.ndarray, frames: map_data.Frames | None, note: s
             picked_name=f"test {noun} #{st.session_state.get('lat_index', 0)}, up close below",
             key="lat_map",
         )
-        if event is not None and event.get("kind") == "pick":
-            st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
-        elif event is not None and event.get("kind") == "generate":
-            latent_map.open_in_generate(event, c.z_dim, c.conditional)
         st.caption(
             f"{len(pts.index):,} test {noun}s. **Hover** a dot to see the {noun}, or empty space to see what the decoder "
             f"draws there{' as the ' + kind + ' picked above the map' if c.conditional else ''}; **click** a dot to look "

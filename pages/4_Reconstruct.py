@@ -114,7 +114,13 @@ def your_map(mine: torch.Tensor | None) -> None:
         marks = [{"x": mark["xy"][0], "y": mark["xy"][1], "name": mark["name"]}] if mark else []
         st.plotly_chart(digits.map_figure(lm, names, marks, height=420, noun=noun), key="rec_map")
         return
-    event = latent_map.latent_map(
+    event = latent_map.take_event("rec_latent_map")
+    if event is not None and event.get("kind") == "pick":
+        st.session_state["lat_index"] = int(event.get("index", 0))
+        st.switch_page("pages/3_Latent_space.py")
+    elif event is not None and event.get("kind") == "generate":
+        latent_map.open_in_generate(event, c.z_dim, c.conditional)
+    latent_map.latent_map(
         run=shown,
         pts=pts,
         enc=enc,
@@ -128,11 +134,6 @@ def your_map(mine: torch.Tensor | None) -> None:
         pick_text=f"Click to look at this {noun} on the Latent space page.",
         key="rec_latent_map",
     )
-    if event is not None and event.get("kind") == "pick":
-        st.session_state["lat_index"] = int(event.get("index", 0))
-        st.switch_page("pages/3_Latent_space.py")
-    elif event is not None and event.get("kind") == "generate":
-        latent_map.open_in_generate(event, c.z_dim, c.conditional)
     st.caption(
         f"The ★ is the mean z the encoder gives your {noun}, the ellipses its uncertainty (1 and 2 σ, "
         f"{'in z itself' if c.z_dim <= 2 else 'seen through the PCA plane of the Latent space page'}); each dot is a "

@@ -162,22 +162,28 @@ def test_a_click_on_empty_space_opens_generate_there(app_server, browser):
 
 
 def test_a_click_on_a_dot_reruns_only_the_map_and_the_close_up(app_server, browser):
-    """The map and the close-up below it are one fragment: a click on a dot shows that test digit up close
-    without sending the browser the sidebar or the page's head again."""
+    """The map and the close-up below it are one fragment: a click on a dot shows that test digit up close,
+    and rings it on the map in the same run (not one click late), without sending the browser the sidebar or
+    the page's head again."""
     received: list[bytes] = []
     page, element, frame = open_map(browser, app_server, received=received)
     close_up = page.get_by_role("spinbutton", name="Test digit #", exact=False)
-    before = close_up.input_value()
-    page.mouse.move(*at(element, frame.evaluate("window.__pointOnScreen(10)")))
-    wait_until(lambda: (frame.evaluate("window.__map().hover") or {}).get("kind") == "point")
-    received.clear()
-    page.mouse.down()
-    page.mouse.up()
-    wait_until(lambda: close_up.input_value() != before)  # the digit clicked, up close
-    wait_for_app(page)
-    sent = deltas(received)
-    assert sent and {m.metadata.delta_path[0] for m in sent} == {0}  # container 1 is the sidebar
-    assert all(m.delta.fragment_id for m in sent)
+    for row in (10, 20):
+        before = close_up.input_value()
+        page.mouse.move(*at(element, frame.evaluate(f"window.__pointOnScreen({row})")))
+        wait_until(lambda: (frame.evaluate("window.__map().hover") or {}).get("kind") == "point")
+        received.clear()
+        page.mouse.down()
+        page.mouse.up()
+        wait_until(lambda before=before: close_up.input_value() != before)  # the digit clicked, up close
+        wait_for_app(page)
+        test_index = frame.evaluate(f"window.__mapTestIndex({row})")
+        assert close_up.input_value() == str(test_index)
+        ring = frame.evaluate("window.__map()")
+        assert ring["picked"] == row and f"#{test_index}," in ring["pickedName"], ring
+        sent = deltas(received)
+        assert sent and {m.metadata.delta_path[0] for m in sent} == {0}  # container 1 is the sidebar
+        assert all(m.delta.fragment_id for m in sent)
 
 
 @pytest.mark.parametrize(("width", "height"), [(1024, 768), (1400, 1000)])

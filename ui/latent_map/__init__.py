@@ -126,9 +126,9 @@ def latent_map(
     picked_name: str = "",
     pick_text: str = "",
     key: str,
-) -> dict | None:
-    """Draw the map; return a click not returned before ({"kind": "pick", "index": test index} or
-    {"kind": "generate", "z": [...], "digit": d, "xy": [x, y]}), else None.
+) -> None:
+    """Draw the map. Its clicks come from `take_event(key)`, which a page calls *before* drawing it, so
+    that what a click changes (the ringed dot, say) is drawn in the same run.
 
     coords (N, 2): the points on today's map; inverse: `ui.map_data.inverse_spec`; frames: the run's map
     over training (None: `note` says why); mark: {"xy": [x, y], "cov": 2x2, "name"} drawn as a star with
@@ -198,13 +198,20 @@ def latent_map(
         key=key,
         default=None,
     )
+
+
+def take_event(key: str) -> dict | None:
+    """The map's click not taken before ({"kind": "pick", "index": test index} or {"kind": "generate",
+    "z": [...], "digit": d, "xy": [x, y]}), else None. The map's last value is in the session state
+    before the map is drawn again: read it first, and the run that follows a click draws its result."""
+    reported = st.session_state.get(key)
     event = reported.get("event") if isinstance(reported, dict) else None
     if not isinstance(event, dict):
         return None
     stamp = (event.get("iframe"), event.get("n"))
-    if ss.get(f"{key}__handled") == stamp:
+    if st.session_state.get(f"{key}__handled") == stamp:
         return None
-    ss[f"{key}__handled"] = stamp
+    st.session_state[f"{key}__handled"] = stamp
     return event
 
 

@@ -263,6 +263,8 @@ window.__map = () => ({
   digit: S.digit,
   hover: S.hover,
   mark: S.spec?.mark ?? null,
+  picked: S.spec?.picked ?? null,
+  pickedName: S.spec?.picked_name ?? "",
   stage: { left: $("stage").offsetLeft, top: $("stage").offsetTop, width: S.width, height: S.height },
   stats: { ...window.__mapStats },
 });
