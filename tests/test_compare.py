@@ -206,11 +206,11 @@ def test_the_beta_answer_quotes_the_models_numbers():
     assert text.startswith("**What does β do?**")
     for quoted in ("0.7 nats", "β 0.2: 21.5", "9 of its 10", "247 nats", "against 222", "six 3s vary"):
         assert quoted in text, (quoted, text)
-    assert "draws one 50% of the time (β 0.2: 50%)" in text
+    assert "Asked for any digit, it draws the one asked for 50% of the time (β 0.2: 50%)" in text
     items[2].scores["kl"] = 1.9  # another model, another sentence: nothing is written down in advance
     items[2].scores["conditional"] = None  # no judges on this server: the sentence leaves that out
     text = lessons.explain("beta", items, rows, digit=3)
-    assert "1.9 nats" in text and "draws one" not in text and "It reconstructs worse" in text
+    assert "1.9 nats" in text and "asked for" not in text and "It reconstructs worse" in text
 
 
 def test_a_question_whose_models_are_not_all_on_show_falls_back_to_a_measured_comparison():
@@ -218,6 +218,16 @@ def test_a_question_whose_models_are_not_all_on_show_falls_back_to_a_measured_co
     rows = [np.zeros((6, 784))] * 2
     text = lessons.explain("beta", items, rows, digit=0)
     assert "What does β do?" not in text and "0.7" in text and "21.5" in text
+
+
+def test_models_of_different_data_are_not_ranked_against_each_other():
+    """Each is scored on its own test images: the sentence names no model as fitting best."""
+    digits_model, fashion_model = fake("a", kl=5.0, recon=240.0), fake("b", kl=9.0, recon=200.0)
+    fashion_model = ui_compare.Entry("b", "b", "#000", fashion_model.run.but(dataset={"name": "fashion-mnist"}),
+                                     fashion_model.scores)  # fmt: skip
+    text = lessons.explain(None, [digits_model, fashion_model], [np.zeros((6, 784))] * 2, digit=0)
+    assert "fits best" not in text and "different data" in text
+    assert "fits best" in lessons.explain(None, [digits_model, fake("c")], [np.zeros((6, 784))] * 2, digit=0)
 
 
 def test_the_questions_offered_are_those_whose_models_are_on_this_server():

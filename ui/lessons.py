@@ -48,8 +48,8 @@ def explain(key: str | None, items: Sequence[Entry], rows: Sequence[np.ndarray],
     spread = {e.choice: compare.variation(r) for e, r in zip(items, rows, strict=True)}
     q = _BY_KEY.get(key) if key is not None else None
     if q is not None and all(name in by_kit for name in q.models):
-        thing = words(measured[0].run.dataset_name).names[digit]
-        text = _ANSWERS[q.key]([by_kit[name] for name in q.models], spread, thing)
+        vocab = words(measured[0].run.dataset_name)
+        text = _ANSWERS[q.key]([by_kit[name] for name in q.models], spread, vocab.names[digit], vocab.kind)
         return f"**{q.title}** {text}"
     return _generic(measured)
 
@@ -60,6 +60,12 @@ def _generic(measured: Sequence[Entry]) -> str:
     best = max(measured, key=lambda e: e.scores["elbo"])
     most = max(measured, key=lambda e: e.scores["kl"])
     least = min(measured, key=lambda e: e.scores["kl"])
+    if len({e.run.dataset_name for e in measured}) > 1:  # each scored on its own test images: no "best"
+        return (
+            "These models were trained on different data, so each is scored on its own test images and no "
+            "one of them fits better than another. Compare their curves' shapes, and each model's table row "
+            "with a model of its own data."
+        )
     return (
         f"On the same test images, **{best.name}** fits best (ELBO {best.scores['elbo']:.1f} nats, higher is "
         f"better). **{most.name}** puts the most into z (KL {most.scores['kl']:.1f} nats), **{least.name}** "
@@ -78,12 +84,13 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def _beta(models: list[Entry], spread: dict, thing: str) -> str:
+def _beta(models: list[Entry], spread: dict, thing: str, kind: str) -> str:
     lo, hi = min(models, key=lambda e: e.run.config.beta), max(models, key=lambda e: e.run.config.beta)
     s, t, b, a = lo.scores, hi.scores, f"β {lo.run.config.beta:g}", f"β {hi.run.config.beta:g}"
     judged = None not in (t["conditional"], s["conditional"])
-    asked = (
-        f"Asked for a {thing}, it draws one {_pct(t['conditional'])} of the time ({b}: {_pct(s['conditional'])}) but"
+    asked = (  # the judged share over all ten classes, not only the one in the rows
+        f"Asked for any {kind}, it draws the one asked for {_pct(t['conditional'])} of the time ({b}: "
+        f"{_pct(s['conditional'])}) but"
     )
     return (
         f"At {a} the encoder puts {t['kl']:.1f} nats into z ({b}: {s['kl']:.1f}): {t['collapsed']} of its "
@@ -97,7 +104,7 @@ def _worse(error: float, other: float) -> str:
     return "worse" if error > other else "better"
 
 
-def _zdim(models: list[Entry], spread: dict, thing: str) -> str:
+def _zdim(models: list[Entry], spread: dict, thing: str, kind: str) -> str:
     two, ten = models
     _, _, share = compare.latent_map(ten.scores["mu"])
     s, t, n, m = two.scores, ten.scores, two.run.config.z_dim, ten.run.config.z_dim
@@ -108,11 +115,15 @@ def _zdim(models: list[Entry], spread: dict, thing: str) -> str:
     )
 
 
-def _classifier(models: list[Entry], spread: dict, thing: str) -> str:
+def _classifier(models: list[Entry], spread: dict, thing: str, kind: str) -> str:
     plain, cond = models
     p, c = plain.scores, cond.scores
     held = "so z needn't" if p["kl"] > c["kl"] else "yet z holds no less"
-    drawn = f": it draws one {_pct(c['conditional'])} of the time" if c["conditional"] is not None else ""
+    drawn = (
+        f" (any {kind}: it draws the one asked for {_pct(c['conditional'])} of the time)"
+        if c["conditional"] is not None
+        else ""
+    )
     return (
         f"It tells the decoder which digit it sees ({_pct(c['acc'])} right on test digits), {held}: the plain VAE "
         f"puts {p['kl']:.1f} nats into z, the conditional one {c['kl']:.1f}. Only the conditional one can be "
@@ -120,7 +131,7 @@ def _classifier(models: list[Entry], spread: dict, thing: str) -> str:
     )
 
 
-def _learning_rate(models: list[Entry], spread: dict, thing: str) -> str:
+def _learning_rate(models: list[Entry], spread: dict, thing: str, kind: str) -> str:
     fast, ok = models
     f, o = fast.scores, ok.scores
     lr, usual = fast.run.config.learning_rate, ok.run.config.learning_rate
@@ -132,7 +143,11 @@ def _learning_rate(models: list[Entry], spread: dict, thing: str) -> str:
             f"{_times(_jumps(fast), _jumps(ok))} from epoch to epoch"
         )
     vary = _times(spread[fast.choice], spread[ok.choice])
-    asked = f"it draws the {thing} asked for {_pct(f['conditional'])} of the time, but " if f["conditional"] else ""
+    asked = (
+        f"asked for any {kind}, it draws the one asked for {_pct(f['conditional'])} of the time, but "
+        if f["conditional"]
+        else ""
+    )
     return (
         f"At a learning rate of {lr:g}, {lr / usual:.0f}x the usual {usual:g}, {what}. It settled with z "
         f"{_used(f['kl'], o['kl'])} ({f['kl']:.1f} nats against {o['kl']:.1f}): {asked}its six {thing}s vary {vary}, "
