@@ -171,6 +171,32 @@ def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_st
     assert not offered(at) and not at.exception
 
 
+def test_the_sidebar_says_when_a_new_live_run_replaced_the_one_the_page_shows(app_env, fresh_streamlit_caches):
+    """A page's fragments redraw with the run they were first drawn with: once the instructor replaces the
+    live run, the sidebar's status says so and offers a redraw, instead of the new run's epoch and state
+    beside the old run's description."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import state
+    from vae.config import preset
+
+    def app(run_id: str) -> None:
+        from ui import layout, state
+
+        layout.live_status((run_id, state.lab().trainer.view.epoch))
+
+    def sidebar_status(drawn_run_id: str) -> AppTest:
+        return AppTest.from_function(app, args=(drawn_run_id,), default_timeout=30).run()
+
+    trainer = state.lab().start(preset("tiny").replace(epochs=1000))
+    trainer.pause()
+    own = sidebar_status(trainer.view.run_id)
+    assert not own.exception and own.markdown[0].value.startswith("**⏸️ paused** · epoch")
+    replaced = sidebar_status("live-an-earlier-run")
+    assert not replaced.exception and "replaced the one this page shows" in replaced.markdown[0].value
+    assert [b.label for b in replaced.button] == ["Show the new run"]
+
+
 @pytest.mark.browser
 def test_a_page_drawn_from_an_older_epoch_of_the_live_run_updates_on_request(app_server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})

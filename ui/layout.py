@@ -136,7 +136,8 @@ def describe(shown: RunView, follow: bool = True) -> None:
     where = f"{shown.dataset_name} · {images}"
     if shown.live:
         ticking = shown.state.live
-        st.fragment(live_status, run_every=2.0 if ticking else None)(shown.epoch if follow else None)
+        drawn = (shown.run_id, shown.epoch) if follow else None
+        st.fragment(live_status, run_every=2.0 if ticking else None)(drawn)
     else:
         st.markdown(f"**Saved** · trained {shown.epoch} epochs")
     st.caption(where)
@@ -153,20 +154,29 @@ def describe(shown: RunView, follow: bool = True) -> None:
             st.caption(shown.dataset["notice"])
 
 
-def live_status(drawn_epoch: int | None = None) -> None:
+STATUS = {RunState.RUNNING: "🟢 training", RunState.PAUSED: "⏸️ paused", RunState.FINISHED: "✅ finished",
+          RunState.STOPPED: "⏹️ stopped", RunState.FAILED: "⚠️ failed"}  # fmt: skip
+
+
+def live_status(drawn: tuple[str, int] | None = None) -> None:
     """The live run's state and epoch; a fragment that refreshes itself while the run is live.
 
-    `drawn_epoch`: the epoch of the weights the page was drawn with. The page itself redraws only
+    `drawn`: the run id and epoch of the weights the page was drawn with. The page itself redraws only
     when its user does something (a rerun every few seconds for every student would load the server
-    and move pictures under their mouse), so once the run has moved on, a button redraws it."""
+    and move pictures under their mouse), so once the run has moved on, or another run has replaced it,
+    a button redraws it."""
     trainer = state.lab().trainer
     if trainer is None:
         return
     run = trainer.view
-    status = {RunState.RUNNING: "🟢 training", RunState.PAUSED: "⏸️ paused", RunState.FINISHED: "✅ finished"}
-    st.markdown(f"**{status.get(run.state, run.state.value)}** · epoch {run.epoch}/{run.config.epochs}")
-    if drawn_epoch is not None and run.epoch > drawn_epoch:
-        st.caption(f"This page shows the model after epoch {drawn_epoch}.")
+    if drawn is not None and run.run_id != drawn[0]:  # someone started another run: this page shows the old one
+        st.markdown(f"**A new live run** ({run.config.z_dim}-dim z) replaced the one this page shows.")
+        if st.button("Show the new run", key="sidebar_follow", width="stretch"):
+            st.rerun()
+        return
+    st.markdown(f"**{STATUS.get(run.state, run.state.value)}** · epoch {run.epoch}/{run.config.epochs}")
+    if drawn is not None and run.epoch > drawn[1]:
+        st.caption(f"This page shows the model after epoch {drawn[1]}.")
         if st.button(f"Update to epoch {run.epoch}", key="sidebar_follow", width="stretch"):
             st.rerun()  # the whole page, with the newest weights
 
