@@ -52,6 +52,13 @@ def start(resume: bool = False) -> None:
                 "beside Start and press Start again.",
             )
             return
+        if (ended := state.lab().unsaved()) is not None and not st.session_state.get(f"train_discard_{t.run_id}"):
+            say(
+                "warning",
+                f"The last run ({ended.state.value} after epoch {ended.epoch}) is not saved, and a new run replaces "
+                "it. Save it below first, or tick “Discard the last run” beside Start and press Start again.",
+            )
+            return
         if t is None and autosave_offered() and not st.session_state.get("train_discard_autosave"):
             say(
                 "warning",
@@ -106,8 +113,13 @@ run = trainer.view if trainer is not None else None  # one view, read once: it i
 live = run is not None and run.state.live
 if "train_z_dim" not in st.session_state:
     fill(run.config if run is not None else preset_here("seed", lab), lab)
-replace_key = f"train_replace_{trainer.run_id}" if live else None
-settings(lab, control=control, on_start=start, replace_key=replace_key)
+if live:
+    confirm = (f"train_replace_{trainer.run_id}", "Stop the current run and start this one instead")
+elif lab.unsaved() is not None:
+    confirm = (f"train_discard_{trainer.run_id}", "Discard the last run (not saved)")
+else:
+    confirm = None
+settings(lab, control=control, on_start=start, confirm=confirm)
 said()
 
 

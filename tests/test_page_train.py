@@ -168,6 +168,7 @@ def test_a_run_with_a_very_high_learning_rate_is_warned_about(page):
     assert state.lab().trainer.join(60)
     page.run()
     assert any("learning rate, 0.5, is far above Adam's usual 0.001" in w.value for w in page.warning)
+    page.checkbox(key=f"train_discard_{state.lab().trainer.run_id}").check()
     _start(page, learning_rate=0.001, epochs=1)
     assert state.lab().trainer.join(60) and state.lab().trainer.config.learning_rate == 0.001
     page.run()
@@ -228,6 +229,28 @@ def test_start_pause_resume_stop_and_confirm_before_replacing(page):
     at.run()
     assert trainer.state is RunState.STOPPED and "Stopped" in _texts(at)
     assert not at.exception
+
+
+def test_a_start_asks_before_it_discards_an_ended_run_that_was_not_saved(page):
+    at = page
+    _start(at, epochs=1)
+    first = state.lab().trainer
+    assert first.join(60)
+    at.run()
+    at.button(key="train_start").click().run()  # the finished run is not saved: asked, and kept
+    assert any("is not saved, and a new run replaces it" in w.value for w in at.warning)
+    assert state.lab().trainer is first
+    at.text_input(key="train_save_name").set_value("kept")
+    at.button(key="train_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert not any(c.key == f"train_discard_{first.run_id}" for c in at.checkbox)  # saved: nothing to confirm
+    at.button(key="train_start").click().run()
+    second = state.lab().trainer
+    assert second is not first and second.join(60)
+    at.run()
+    at.checkbox(key=f"train_discard_{second.run_id}").check()  # ticked: it goes
+    at.button(key="train_start").click().run()
+    assert state.lab().trainer not in (first, second) and not at.exception
 
 
 def test_save_refuses_a_bad_name_and_an_existing_one_then_writes_the_file(page, app_env):

@@ -164,14 +164,15 @@ def why_more_epochs(lab: Lab) -> str | None:
     return why + "."
 
 
-def settings(lab: Lab, control: bool, on_start: Callable[[], None], replace_key: str | None) -> None:
-    """Start, and the settings panel (closed: its title sums them up). `replace_key`: the checkbox that
-    confirms replacing the live run (None when there is none). No st.form: a field's change reaches the
-    server at once, so Start, outside the panel, always starts what the fields say."""
+def settings(lab: Lab, control: bool, on_start: Callable[[], None], confirm: tuple[str, str] | None) -> None:
+    """Start, and the settings panel (closed: its title sums them up). `confirm`: the key and label of the
+    checkbox that a Start needs first (replacing the live run, or discarding one not saved), or None. No
+    st.form: a field's change reaches the server at once, so Start, outside the panel, always starts what
+    the fields say."""
     row = st.container(horizontal=True, vertical_alignment="center")
     row.button("▶️ Start training", type="primary", key="train_start", on_click=on_start, disabled=not control)
-    if replace_key is not None:
-        row.checkbox("Stop the current run and start this one instead", key=replace_key, disabled=not control)
+    if confirm is not None:
+        row.checkbox(confirm[1], key=confirm[0], disabled=not control)
     with st.expander(f"⚙️ Settings: {summary()}", key="train_settings_panel"):  # key: stays open as its title changes
         st.selectbox(
             "Start from a preset",

@@ -43,6 +43,7 @@ class Lab:
         self._data_lock = threading.Lock()  # its own: a start that waits for the old run to stop must not hold up pages
         self._datasets: dict[str, Dataset] = {}
         self.trainer: Trainer | None = None
+        self._saved: tuple[str, int] | None = None  # (run id, step) of the live run's last save
         self.autosave_error: str | None = None  # why the last autosave failed; None once one succeeds
         self._offer: tuple[int, dict | CheckpointError] | None = None  # (autosave mtime, its summary)
         # Writers killed mid-write (a crash, kill -9) leave temporary files as large as a checkpoint.
@@ -163,7 +164,18 @@ class Lab:
         path = new_checkpoint_path(name, self.checkpoint_dir)
         if path.exists() and not overwrite:
             raise CheckpointError(f"A checkpoint named {name_of(path)!r} exists already: choose another name.")
-        return save_checkpoint(path, self.trainer.to_checkpoint())
+        trainer = self.trainer
+        saved = save_checkpoint(path, trainer.to_checkpoint())
+        self._saved = (trainer.run_id, trainer.step)
+        return saved
+
+    def unsaved(self) -> RunView | None:
+        """The run that a Start would throw away unasked: one that has ended (finished, stopped, failed)
+        with steps trained since it was last saved; None when there is none."""
+        trainer = self.trainer
+        if trainer is None or trainer.view.state.live or trainer.step == 0:
+            return None
+        return None if self._saved == (trainer.run_id, trainer.step) else trainer.view
 
     def delete(self, name: str) -> None:
         path = self.path(name)
