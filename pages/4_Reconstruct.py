@@ -77,10 +77,13 @@ def your_own() -> None:
 
     my_recon, my_probs = generate.reconstruct(shown.model, mine)
     with draw_col:
+        inked = drawing.image_data is not None and bool(drawing.image_data[..., :3].any())  # (280, 280, 4)
+        if upload is not None and inked:  # both: the upload is what the model reads
+            st.info("This shows your uploaded picture, not the drawing: remove the upload (its ✕) to use the canvas.")
         st.image(picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
         st.caption(
-            f"Left: your {noun} as the model sees it (28 × 28, scaled and centred like the test {noun}s). "
-            "Right: the model's reconstruction."
+            f"Left: your {'uploaded picture' if upload is not None else noun} as the model sees it (28 × 28, scaled "
+            f"and centred like the test {noun}s). Right: the model's reconstruction."
         )
     if my_probs is None:
         st.info("This model has no classifier: it reconstructs without guessing.")

@@ -121,7 +121,7 @@ def test_a_file_that_is_not_a_picture_gets_a_message_not_a_traceback(app_env, fr
 
 
 @pytest.mark.browser
-def test_a_drawn_stroke_gets_a_reconstruction_and_a_guess(app_server, browser):
+def test_a_drawn_stroke_gets_a_reconstruction_and_a_guess(app_server, browser, mnist):
     from bench.harness import wait_for_app
 
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
@@ -144,6 +144,14 @@ def test_a_drawn_stroke_gets_a_reconstruction_and_a_guess(app_server, browser):
     bars = page.locator(".js-plotly-plot .barlayer .point")  # the classifier's probabilities
     bars.nth(9).wait_for(timeout=10_000)
     assert bars.count() == 10
+    assert page.get_by_text("not the drawing").count() == 0
+    # An upload beside the drawing is what the model reads: the page says so, not silently.
+    page.get_by_text("No mouse? Upload a picture instead").click()
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "digit.png", "mimeType": "image/png", "buffer": digit_png(mnist.test_x[0].numpy())}]
+    )
+    page.get_by_text("This shows your uploaded picture, not the drawing").wait_for(timeout=30_000)
+    assert page.get_by_text("your uploaded picture as the model sees it").count() == 1
     page.screenshot(path="/tmp/reconstruct_page.png", full_page=True)
 
 
