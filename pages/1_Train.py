@@ -1,7 +1,6 @@
 """Train: set up a VAE, train it live in the background, watch the losses fall and the digits appear."""
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from ui import auth, exports, layout, run_panel, state
 from ui.pacer import pace
@@ -188,16 +187,19 @@ def live_panel(expected: tuple[str, bool, bool]) -> None:
 
 def scroll_to_run() -> None:
     """After Start, bring the run's status to the top of the browser (the form's Start button sits far
-    down). A zero-height component: its script runs in an iframe of the same origin as the page."""
+    down). A script of ours, run in the page itself, taking no room (`st.components.v1.html`, an iframe,
+    is deprecated in this Streamlit)."""
     if st.session_state.pop(SCROLL, False):
-        components.html(
-            "<script>const el = window.parent.document.querySelector('.st-key-train_status');"
+        st.html(
+            "<script>const el = document.querySelector('.st-key-train_status');"
             "if (el) el.scrollIntoView({block: 'start', behavior: 'instant'});</script>",
-            height=0,
+            unsafe_allow_javascript=True,
         )
 
 
 if trainer is not None and (live or shown is None or shown.live):
+    if shown is not None and not shown.live:  # the picker names a saved model: say which one this page shows
+        st.caption(f"This page shows the live run; the other pages show “{md(shown.label)}”, picked in the sidebar.")
     st.fragment(live_panel, run_every=SAFETY_NET_SECONDS if live else None)((trainer.run_id, live, run.epoch > 0))
     scroll_to_run()
     st.subheader("Keep this model")

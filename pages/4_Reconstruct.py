@@ -20,7 +20,7 @@ RED = (214, 39, 40)  # the frame of a pair whose label the classifier got wrong
 shown = layout.need_model(
     layout.page(
         "Reconstruct",
-        "Draw a {item}: see how the model redraws it and where it lands on the map. Below, test {item}s in and out.",
+        "Draw {an_item}: see how the model redraws it and where it lands on the map. Below, test {item}s in and out.",
     )
 )
 ds = layout.need_test_images(shown)

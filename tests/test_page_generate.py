@@ -165,6 +165,7 @@ def test_a_student_shown_a_saved_model_is_offered_the_live_run(app_env, fresh_st
     assert any("A live run is paused on this server" in c.value for c in at.sidebar.caption)
     at.switch_page("pages/1_Train.py").run()  # which shows the live run, whatever the picker says
     assert not offered(at) and not [c for c in at.sidebar.caption if "this page shows a saved model" in c.value]
+    assert any("This page shows the live run; the other pages show “tiny-test”" in c.value for c in at.main.caption)
     at.switch_page(PAGE).run()
     at.sidebar.button(key="sidebar_show_live").click().run()
     assert at.sidebar.selectbox(key="sidebar_model").value == state.LIVE_CHOICE

@@ -60,7 +60,8 @@ WIDGET_KEY = "sidebar_model"
 def page(title: str, purpose: str, plain: str | None = None, picker: bool = True) -> RunView | None:
     """Set up a page; returns the model it should show (None: nothing to show, message given).
 
-    `purpose` may name the shown model's things: "{item}" (digit / image), "{kind}" (digit / class).
+    `purpose` may name the shown model's things: "{item}" (digit / image), "{an_item}" (a digit / an image),
+    "{kind}" (digit / class).
     `plain`: the purpose instead, when the model is a plain VAE (no classifier, no {kind} input).
     `picker=False`: no model picker in the sidebar (a page that picks its own models); returns None."""
     rerun_guard.install()  # once per server process; see its docstring
@@ -73,7 +74,9 @@ def page(title: str, purpose: str, plain: str | None = None, picker: bool = True
     if plain is not None and shown is not None and not shown.config.conditional:
         purpose = plain
     st.title(f"{icon} {title}")
-    st.markdown(purpose.format(item=vocab.item, kind=vocab.kind))  # body text: a projector washes captions out
+    st.markdown(
+        purpose.format(item=vocab.item, an_item=vocab.an_item, kind=vocab.kind)
+    )  # body text: a projector washes captions out
     return shown
 
 
