@@ -19,15 +19,33 @@ CLIPPED = """() => Array.from(document.querySelectorAll('button, [data-testid="s
 WIDE_FORMULAS = """() => Array.from(document.querySelectorAll('.katex-display'))
     .filter(e => e.scrollWidth > e.clientWidth + 4).map(e => e.innerText.slice(0, 40))"""
 
+# A chart's title (a plotly annotation) wider than its chart is cut at the chart's edge.
+CUT_TITLES = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
+    const box = plot.querySelector('.main-svg').getBoundingClientRect();
+    return Array.from(plot.querySelectorAll('.annotation-text')).filter(t => {
+        const r = t.getBoundingClientRect();
+        return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
+    }).map(t => t.textContent.slice(0, 60));
+})"""
+
 
 @pytest.mark.browser
-def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, browser, screenshot_dir):
+def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, app_env, browser, screenshot_dir):
+    import os
+    import shutil
+    from pathlib import Path
+
+    judges = Path(app_env["VAE_CHECKPOINT_DIR"]) / "judges"  # the shipped judge: the run charts its verdicts too
+    shutil.copytree(Path(__file__).resolve().parent.parent / "checkpoints" / "judges", judges)
+    assert os.listdir(judges)
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     page.goto(app_server.url + "/Train")
     wait_for_app(page)
     start_run_in_browser(page, epochs=1000, batch_size=100)  # the live panel's Pause and Stop buttons
     page.get_by_role("button", name="Pause").wait_for(timeout=120_000)
+    page.get_by_text("draws the digit asked for").first.wait_for(timeout=120_000)  # an epoch judged
     clipped = {"Train": page.evaluate(CLIPPED)}
+    cut_titles = {"Train": page.evaluate(CUT_TITLES)}
     assert page.get_by_role("button", name="Deploy").count() == 0  # .streamlit/config.toml: toolbarMode
     page.screenshot(path=screenshot_dir / "narrow_train.png")
     for name in ("Home", "Generate", "Latent space", "Reconstruct", "Theory"):
@@ -35,6 +53,7 @@ def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, bro
         page.get_by_role("heading", level=1, name=name if name != "Home" else "VAE Explorer").wait_for(timeout=60_000)
         wait_for_app(page)
         clipped[name] = page.evaluate(CLIPPED)
+        cut_titles[name] = page.evaluate(CUT_TITLES)
         if name == "Reconstruct":
             canvas_cut = canvas_edges_hidden(page)
     page.get_by_text("Where does this identity come from?").click()  # its formula too
@@ -43,6 +62,7 @@ def test_no_label_or_formula_is_cut_short_on_a_1024_pixel_screen(app_server, bro
     page.screenshot(path=screenshot_dir / "narrow_theory.png")
     page.close()
     assert not any(clipped.values()), clipped
+    assert not any(cut_titles.values()), cut_titles
     assert not wide, wide
     assert not canvas_cut, canvas_cut
 
