@@ -151,6 +151,14 @@ def test_the_kl_bars_show_each_models_dimensions_and_the_maps_share_one_scale(mn
     assert len(ranges) == 1  # one scale for every panel
     reach = max(np.abs(compare.latent_map(e.scores["mu"])[0]).max() for e in items)
     assert ranges.pop()[1] >= reach  # nobody's points are cut off
+    assert ">9</span>" in layout["annotations"][-1]["text"] and "hover" not in layout["annotations"][-1]["text"]
+
+
+def test_the_maps_colour_key_names_classes_only_where_they_fit_and_hold_for_every_model():
+    assert ui_compare._key_names({"mnist"}) == (tuple("0123456789"), "")
+    fashion, hint = ui_compare._key_names({"fashion-mnist"})  # "T-shirt/top" ... would be cut at 1024 px
+    assert fashion == tuple("0123456789") and "hover" in hint
+    assert ui_compare._key_names({"mnist", "fashion-mnist"})[0] == tuple("0123456789")
 
 
 def test_the_same_z_picture_has_one_row_per_model(mnist):

@@ -278,13 +278,23 @@ def maps_figure(items: Sequence[Entry], height: int = 160) -> go.Figure:
                      "text": [words(e.run.dataset_name).names[c] for c in y],
                      "hovertemplate": "%{text}<extra></extra>"})  # fmt: skip
     if measured:  # the key to the points' colours, under the panels
-        names = words(measured[0].run.dataset_name).names
+        names, hint = _key_names({e.run.dataset_name for e in measured})
         key = " ".join(f"<span style='color:{CLASS_COLOURS[c]}'>{html.escape(n)}</span>" for c, n in enumerate(names))
-        layout["annotations"].append({"text": f"colour = class: {key}", "x": 1, "y": 0, "yshift": -20,
+        layout["annotations"].append({"text": f"colour = class: {key}{hint}", "x": 1, "y": 0, "yshift": -20,
                                       "xref": "paper", "yref": "paper", "xanchor": "right", "yanchor": "top",
                                       "showarrow": False, "font": {"size": 11}})  # fmt: skip
         layout["margin"]["b"] = 36
     return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _key_names(datasets: set[str]) -> tuple[tuple[str, ...], str]:
+    """The names in the colour key under the maps, and a hint after them: the classes' own names where they
+    are short and the same for every model (digits), else their numbers, which fit the column (a
+    Fashion-MNIST key was cut off at 1024 px) and hold for every dataset; hovering a point names it."""
+    names = words(sorted(datasets)[0]).names
+    if len(datasets) == 1 and sum(len(n) + 1 for n in names) <= 30:
+        return names, ""
+    return tuple(str(c) for c in range(len(names))), " (hover a point: its name)"
 
 
 def _classes(e: Entry) -> np.ndarray:
