@@ -151,7 +151,9 @@ your_own()
 def test_batch() -> None:
     """Test images beside their reconstructions, and the classifier's guesses."""
     head = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its label's width
-    head.subheader(f"Test {noun}s and their reconstructions")
+    # The title only as wide as its words: Shuffle sits beside it, clear of the grid's full-screen button at
+    # the far right, which covered the button's corner when the mouse rested on the grid.
+    head.subheader(f"Test {noun}s and their reconstructions", width="content")
     if head.button("🔀 Shuffle", key="rec_shuffle", help=f"Show another batch of test {noun}s."):
         st.session_state["rec_batch"] = st.session_state.get("rec_batch", 0) + 1
     batch = st.session_state.get("rec_batch", 0)
