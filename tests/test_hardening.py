@@ -181,6 +181,50 @@ def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded():
     assert time.perf_counter() - started < 1.0  # never decoded (it took 11 s and 1.3 GB)
 
 
+def _jpeg_claiming(width: int, height: int, progressive: bool) -> bytes:
+    """A small real JPEG whose frame header claims `width` x `height` (PIL reads only the header to open it)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(buffer, format="JPEG", progressive=progressive)
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")  # marker, length (2), precision (1), H, W
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "progressive", "refused"),
+    [
+        (13_000, 13_000, True, "a progressive JPEG of 13,000 x 13,000 pixels"),  # all its coefficients: 1.3 GB
+        (65_500, 2_047, False, "65,500 x 2,047 pixels"),  # too thin to be decoded at a fraction of its size
+        (8_000, 6_000, False, None),  # a phone photo: decoded at a quarter of its size, 3 MP
+    ],
+)
+def test_a_jpeg_is_judged_by_the_pixels_it_would_be_decoded_at(width, height, progressive, refused):
+    from vae.preprocess import MAX_PIXELS, PictureError, open_picture
+
+    file = io.BytesIO(_jpeg_claiming(width, height, progressive))
+    if refused is None:
+        pil = open_picture(file)
+        assert pil.width * pil.height <= MAX_PIXELS
+    else:
+        with pytest.raises(PictureError, match=refused):
+            open_picture(file)
+
+
+def test_only_pngs_and_jpegs_are_opened():
+    """PIL opens many formats (EPS by running Ghostscript); the page asks for a PNG or a JPEG."""
+    from PIL import Image
+
+    from vae.preprocess import PictureError, open_picture
+
+    gif = io.BytesIO()
+    Image.new("L", (28, 28)).save(gif, format="GIF")
+    with pytest.raises(PictureError, match="use a PNG or a JPEG"):
+        open_picture(io.BytesIO(gif.getvalue()))
+
+
 # --- 5, 6, 7, 9: the Lab ----------------------------------------------------------------------------
 
 

@@ -19,9 +19,10 @@ INK_THRESHOLD = 0.1  # fainter pixels do not count when finding the digit's boun
 MAX_SIDE = 1024
 # A PNG cannot be decoded at a fraction of its size, and its pixels cost memory, not its bytes: a 757 KB
 # PNG of 13,000 x 13,000 took 1.3 GB and 11 s to open (PIL itself refuses only above ~179 megapixels).
-# A JPEG is decoded at 1/8 of its size when that is enough, so it may be larger (a 48-MP phone photo).
+# A baseline JPEG is decoded at 1/2, 1/4 or 1/8 of its size (`draft`), so what counts is the size it is
+# decoded at (a 48-MP phone photo is read at 3 MP); a progressive one keeps every pixel's coefficients
+# while it decodes, at any scale (a 2.7 MB progressive JPEG of 13,000 x 13,000 took 1.3 GB).
 MAX_PIXELS = 25_000_000
-MAX_JPEG_PIXELS = 64 * MAX_PIXELS
 
 
 class PictureError(ValueError):
@@ -29,21 +30,28 @@ class PictureError(ValueError):
     upload's repr holds a URL with the session's id) and says what to do."""
 
 
-def open_picture(file: object) -> Image.Image:
-    """An uploaded or on-disk picture, opened lazily (nothing decoded yet), refused when it would take
-    too much memory to decode. PictureError otherwise, with a message that can be shown as it is."""
+def open_picture(file: object, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """An uploaded or on-disk picture, opened lazily (nothing decoded yet), refused when decoding it would
+    take more than `max_pixels` pixels of memory. PictureError otherwise, with a message that can be shown
+    as it is."""
     try:
         pil = Image.open(file)
     except Image.DecompressionBombError:
         raise PictureError("it is too large (over 179 megapixels): use a picture under 25 megapixels") from None
     except (OSError, ValueError):  # PIL's UnidentifiedImageError is an OSError
         raise PictureError("it is not a picture this page can read: use a PNG or a JPEG") from None
-    limit = MAX_JPEG_PIXELS if pil.format == "JPEG" else MAX_PIXELS
-    if pil.width * pil.height > limit:
-        mp = pil.width * pil.height / 1e6
+    if pil.format not in ("PNG", "JPEG"):  # what the uploader offers; PIL opens more (EPS runs Ghostscript)
+        raise PictureError("it is not a picture this page can read: use a PNG or a JPEG")
+    width, height = pil.size
+    progressive = pil.format == "JPEG" and bool(pil.info.get("progressive") or pil.info.get("progression"))
+    if pil.format == "JPEG" and not progressive:
+        pil.draft(pil.mode, (MAX_SIDE, MAX_SIDE))  # decoded at this size from now on: what it costs
+    if pil.width * pil.height > max_pixels:
+        limit = f"{max_pixels / 1e6:.0f} megapixels"
+        kind = "a progressive JPEG of " if progressive else ""
         raise PictureError(
-            f"it is {pil.width:,} x {pil.height:,} pixels ({mp:.0f} megapixels): use a picture under "
-            f"{limit / 1e6:.0f} megapixels (a screenshot or a photo of one digit is plenty)"
+            f"it is {kind}{width:,} x {height:,} pixels ({width * height / 1e6:.0f} megapixels): use a picture "
+            f"under {limit} (a screenshot or a photo of one digit is plenty)"
         )
     return pil
 
@@ -119,10 +127,10 @@ def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray:
     return out
 
 
-def upload_to_mnist(file: object) -> np.ndarray:
-    """An uploaded picture file -> (28, 28) like `to_mnist`; any problem is a PictureError with a message
-    that is safe to show (a truncated or corrupt file, a bomb, no ink)."""
-    pil = open_picture(file)
+def upload_to_mnist(file: object, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """An uploaded picture file (or the drawing canvas's PNG) -> (28, 28) like `to_mnist`; any problem is a
+    PictureError with a message that is safe to show (a truncated or corrupt file, a bomb, no ink)."""
+    pil = open_picture(file, max_pixels)
     try:
         return to_mnist(pil)
     except PictureError:
