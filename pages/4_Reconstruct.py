@@ -1,5 +1,6 @@
 """Reconstruct: test digits in, digits out; then draw your own and see what the model makes of it."""
 
+import io
 from functools import partial
 
 import numpy as np
@@ -11,10 +12,11 @@ from ui import digits, latent_map, layout, map_data
 from ui.words import words
 from vae import generate
 from vae.images import grid, picture, png_bytes
-from vae.preprocess import to_mnist, upload_to_mnist
+from vae.preprocess import PictureError, open_picture, to_ink, upload_to_mnist
 from vae.projection import encode
 
 BATCH = 24  # test digits per batch: three rows of eight
+CANVAS_PIXELS = 2_000_000  # the 280-px canvas on a screen of up to 5x density is 1.96 MP; anything more is forged
 RED = (214, 39, 40)  # the frame of a pair whose label the classifier got wrong
 
 shown = layout.need_model(
@@ -37,15 +39,18 @@ def your_own() -> None:
     draw_col, map_col = row.container(width=290), row.container(width="stretch")
     with draw_col:
         st.space("small")  # room for the toolbar that floats above the canvas on hover
-        drawing = st_canvas(
-            stroke_width=22,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=280,
-            width=280,
-            return_image_data=True,
-            key="rec_canvas",
-        )
+        try:
+            drawing = st_canvas(
+                stroke_width=22,
+                stroke_color="#FFFFFF",
+                background_color="#000000",
+                height=280,
+                width=280,
+                return_image_data=True,
+                key="rec_canvas",
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):  # a value no canvas sends (a forged message)
+            drawing = None
         st.caption(
             f"One {noun}, big, with the mouse: white ink on black, like the test {noun}s. Hover for undo and clear."
         )
@@ -53,11 +58,12 @@ def your_own() -> None:
             upload = st.file_uploader(f"A photo or PNG of one {noun}", type=["png", "jpg", "jpeg"], key="rec_upload")
 
     image, problem = None, None
+    drawn = canvas_png(drawing)
     try:
         if upload is not None:
-            image = upload_to_mnist(upload)
-        elif drawing.image_data is not None:
-            image = to_mnist(drawing.image_data)
+            image = uploaded(upload)
+        elif drawn is not None:
+            image = upload_to_mnist(io.BytesIO(drawn), max_pixels=CANVAS_PIXELS)
     except ValueError as exc:  # PictureError and to_mnist's own: messages written here, safe to show
         problem = str(exc)
 
@@ -77,8 +83,7 @@ def your_own() -> None:
 
     my_recon, my_probs = generate.reconstruct(shown.model, mine)
     with draw_col:
-        inked = drawing.image_data is not None and bool(drawing.image_data[..., :3].any())  # (280, 280, 4)
-        if upload is not None and inked:  # both: the upload is what the model reads
+        if upload is not None and drawn is not None and has_ink(drawn):  # both: the upload is what the model reads
             st.info("This shows your uploaded picture, not the drawing: remove the upload (its ✕) to use the canvas.")
         st.image(picture(np.concatenate([image.reshape(1, 784), my_recon]), 2, scale=4))
         st.caption(
@@ -90,6 +95,39 @@ def your_own() -> None:
     else:
         st.markdown(f"#### The classifier says: {digits.guess_text(my_probs[0], names)}")
         st.plotly_chart(digits.probability_figure(my_probs[0], names, height=220), key="rec_probs")
+
+
+def canvas_png(drawing: object) -> bytes | None:
+    """The canvas's picture as the PNG bytes the browser sent (None: nothing drawn, or not a picture). Its
+    pixels are decoded only by `upload_to_mnist`, under CANVAS_PIXELS: the canvas library's own
+    `image_data` decodes whatever a forged message holds (a 13,000 x 13,000 PNG took 2.8 GB)."""
+    try:
+        return drawing.image_bytes if drawing is not None else None
+    except (AttributeError, ValueError):  # no ";base64," in it, or bad base64 (binascii.Error): forged
+        return None
+
+
+def has_ink(png: bytes) -> bool:
+    try:
+        return bool(to_ink(open_picture(io.BytesIO(png), CANVAS_PIXELS)).max() > 0)
+    except ValueError:
+        return False
+
+
+def uploaded(upload: object) -> np.ndarray:
+    """`upload_to_mnist` once per uploaded file and session: a stroke on the canvas reruns this fragment,
+    and each rerun decoded the upload again (a large photo, 1.7 s of CPU)."""
+    key = getattr(upload, "file_id", None)
+    kept = st.session_state.get("rec_upload_done")
+    if kept is None or kept[0] != key:
+        try:
+            kept = (key, upload_to_mnist(upload), None)
+        except ValueError as exc:
+            kept = (key, None, str(exc))
+        st.session_state["rec_upload_done"] = kept
+    if kept[2] is not None:
+        raise PictureError(kept[2])
+    return kept[1]
 
 
 def your_map(mine: torch.Tensor | None) -> None:

@@ -213,6 +213,55 @@ def test_a_jpeg_is_judged_by_the_pixels_it_would_be_decoded_at(width, height, pr
             open_picture(file)
 
 
+def _png_of_zeros(side: int) -> bytes:
+    """A real grayscale PNG of side x side black pixels: a few KB of file, side² bytes once decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    body = zlib.compress(b"\0" * ((side + 1) * side), 9)
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+@pytest.mark.browser  # a real server, spoken to as a forged browser would
+def test_a_forged_drawing_is_refused_before_its_pixels_are_decoded(app_server):
+    """The canvas sends its picture as a PNG data URL: a forged one of 13,000 x 13,000 pixels took 2.8 GB to
+    decode. Pixels beyond the canvas's own are refused unread; a value that is no picture is ignored."""
+    import base64
+    import json
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from websockets.sync.client import connect
+
+    from tests.test_rerun_guard import receive_run
+
+    def send(ws, fragment_id: str = "", **widgets) -> list:
+        msg = BackMsg()
+        msg.rerun_script.page_name = "Reconstruct"
+        msg.rerun_script.fragment_id = fragment_id
+        for wid, value in widgets.items():
+            msg.rerun_script.widget_states.widgets.append(WidgetState(id=wid, json_value=json.dumps(value)))
+        ws.send(msg.SerializeToString())
+        return receive_run(ws, 120)
+
+    def shown(msgs, kind: str) -> list[str]:
+        elements = [m.delta.new_element for m in msgs if m.WhichOneof("type") == "delta" and m.delta.new_element]
+        return [str(getattr(e, kind)) for e in elements if e.WhichOneof("type") == kind]
+
+    with connect(app_server.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"]) as ws:
+        msgs = send(ws)
+        canvas = next(m for m in msgs if m.WhichOneof("type") == "delta" and "rec_canvas" in str(m.delta.new_element))
+        wid = next(line.split('"')[1] for line in str(canvas.delta.new_element).splitlines() if "rec_canvas" in line)
+        url = "data:image/png;base64," + base64.b64encode(_png_of_zeros(3_000)).decode()
+        msgs = send(ws, canvas.delta.fragment_id, **{wid: {"drawing": {"raw": {"objects": []}, "data": url}}})
+        assert not shown(msgs, "exception")
+        assert any("3,000 x 3,000 pixels" in a and "under 2 megapixels" in a for a in shown(msgs, "alert")), msgs
+        msgs = send(ws, canvas.delta.fragment_id, **{wid: {"drawing": {"raw": {"objects": []}, "data": "no picture"}}})
+        assert not shown(msgs, "exception")
+
+
 def test_only_pngs_and_jpegs_are_opened():
     """PIL opens many formats (EPS by running Ghostscript); the page asks for a PNG or a JPEG."""
     from PIL import Image
