@@ -274,6 +274,29 @@ def test_only_pngs_and_jpegs_are_opened():
         open_picture(io.BytesIO(gif.getvalue()))
 
 
+def test_a_session_keeps_its_newest_uploads_and_all_uploads_are_bounded(monkeypatch):
+    """Streamlit kept every upload a session sent (40 x 25 MB from one script: +1 GB): now the newest two
+    per session, and a new one is refused once uploads hold TOTAL_BYTES in all."""
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    from ui import upload_guard
+
+    upload_guard.install()
+    manager = MemoryUploadedFileManager("/upload")
+    for i in range(40):
+        manager.add_file("student", UploadedFileRec(f"f{i}", "x.png", "image/png", bytes(1000)))
+    assert list(manager.file_storage["student"]) == ["f38", "f39"]
+    manager.add_file("student", UploadedFileRec("f39", "x.png", "image/png", bytes(10)))  # the same file again
+    assert list(manager.file_storage["student"]) == ["f38", "f39"]
+    monkeypatch.setattr(upload_guard, "TOTAL_BYTES", 3000)
+    manager.add_file("other", UploadedFileRec("g", "x.png", "image/png", bytes(1500)))
+    with pytest.raises(HTTPException) as refused:
+        manager.add_file("third", UploadedFileRec("h", "x.png", "image/png", bytes(1000)))
+    assert refused.value.status_code == 503 and "third" not in manager.file_storage
+
+
 # --- 5, 6, 7, 9: the Lab ----------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import auth, cache_guard, rerun_guard, state
+from ui import auth, cache_guard, rerun_guard, state, upload_guard
 from ui.words import md, words
 from vae.data import Dataset, DatasetError
 from vae.model import parameter_counts
@@ -66,6 +66,7 @@ def page(title: str, purpose: str, plain: str | None = None, picker: bool = True
     `picker=False`: no model picker in the sidebar (a page that picks its own models); returns None."""
     rerun_guard.install()  # once per server process; see its docstring
     cache_guard.install()  # likewise
+    upload_guard.install()  # likewise
     icon = _info(title).icon
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     st.html(PROJECTOR_CSS)  # only a style: it takes no room on the page
