@@ -45,6 +45,8 @@ if chosen is None:  # a first visit: the first question
     chosen = next(iter(questions.values()), options[:2])
 if QUESTION not in st.session_state:
     st.session_state[QUESTION] = lessons.question_of(chosen, questions)
+# Each model once, at most MAX_MODELS (more, forged past the picker's limit, broke this page for good).
+chosen = list(dict.fromkeys(c for c in chosen if isinstance(c, str)))[: compare.MAX_MODELS]
 items, dropped = compare.entries([c for c in chosen if c in options])
 gone = [
     f"“{md(compare.label(c))}” dropped out of the comparison: it is no longer on this server."

@@ -227,3 +227,28 @@ def test_the_map_needs_no_webgl(app_server, browser):
         wait_until(lambda: (frame.evaluate("window.__map().hover") or {}).get("kind") == "point")
     finally:
         no_gl.close()
+
+
+@pytest.mark.parametrize(
+    ("event", "taken"),
+    [
+        ({"kind": "pick", "index": 7}, {"kind": "pick", "index": 7}),
+        ({"kind": "pick", "index": "7"}, None),
+        ({"kind": "pick", "index": True}, None),
+        (
+            {"kind": "generate", "z": [0.5, -1], "xy": [1, 2], "digit": 3},
+            {"kind": "generate", "z": [0.5, -1.0], "xy": [1.0, 2.0], "digit": 3},
+        ),
+        ({"kind": "generate", "z": ["abc"], "xy": [0, 0], "digit": 3}, None),
+        ({"kind": "generate", "z": [float("nan")], "xy": [0, 0], "digit": 3}, None),
+        ({"kind": "generate", "z": [0.0], "xy": [0], "digit": 3}, None),
+        ({"kind": "generate", "z": [0.0] * 65, "xy": [0, 0], "digit": 3}, None),
+        ({"kind": "generate", "z": [0.0], "xy": [0, 0], "digit": 2.5}, None),
+        ({"kind": "delete everything"}, None),
+    ],
+)
+def test_a_map_event_is_taken_only_as_the_map_sends_it(event, taken):
+    """A forged event (a string for an index, NaN in z) gave its sender a traceback; now it is ignored."""
+    from ui.latent_map import _checked
+
+    assert _checked(event) == taken

@@ -103,6 +103,17 @@ def test_a_deleted_or_corrupt_model_drops_out_with_a_message(kit_env, fresh_stre
     assert at.multiselect(key="cmp_models").value == ["kit/beta-0.2", "kit/zdim-2"]
 
 
+def test_more_models_than_the_picker_allows_are_cut_to_its_limit_not_a_broken_page(kit_env, fresh_streamlit_caches):
+    """A forged message can pick more than four models, or one twice: the page keeps the first four, once each
+    (it raised StreamlitSelectionCountExceedsMaxError, and went on raising it on every visit)."""
+    at = helpers.open_page(PAGE)
+    kit = ["kit/beta-0.2", "kit/beta-1", "kit/beta-4", "kit/zdim-2", "kit/plain", "kit/lr-0.1"]
+    at.session_state["cmp_models"] = [kit[0], *kit]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="cmp_models").value == kit[:4]
+
+
 def test_every_student_compares_freely_in_a_classroom(kit_env, fresh_streamlit_caches, monkeypatch):
     monkeypatch.setenv("VAE_INSTRUCTOR_PASSCODE", "sesame")
     at = helpers.open_page(PAGE)

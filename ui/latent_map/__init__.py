@@ -27,6 +27,7 @@ pages draw the plotly map instead.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,7 +213,31 @@ def take_event(key: str) -> dict | None:
     if st.session_state.get(f"{key}__handled") == stamp:
         return None
     st.session_state[f"{key}__handled"] = stamp
-    return event
+    return _checked(event)
+
+
+def _number(value: object) -> float | None:
+    """A finite number as a float (not a bool, a string or NaN), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _checked(event: dict) -> dict | None:
+    """The event as the map sends it, its numbers checked; None for anything else (a forged message:
+    it gave the sender a traceback)."""
+    if event.get("kind") == "pick":
+        index = event.get("index")
+        return {"kind": "pick", "index": index} if isinstance(index, int) and not isinstance(index, bool) else None
+    if event.get("kind") == "generate":
+        z, xy, digit = event.get("z"), event.get("xy", [0.0, 0.0]), event.get("digit", 0)
+        if not isinstance(z, list) or len(z) > 64 or not isinstance(xy, list) or len(xy) != 2:
+            return None
+        numbers = [_number(v) for v in [*z, *xy, digit]]
+        if None in numbers or numbers[-1] != int(numbers[-1]):
+            return None
+        return {"kind": "generate", "z": numbers[: len(z)], "xy": numbers[len(z) : -1], "digit": int(numbers[-1])}
+    return None
 
 
 def inverse_prior(enc: Encoded, inverse: dict) -> list[float] | None:
@@ -226,13 +251,13 @@ def inverse_prior(enc: Encoded, inverse: dict) -> list[float] | None:
 def open_in_generate(event: dict, z_dim: int, conditional: bool) -> None:
     """Hand a "generate" click's z and digit to the Generate page and go there (as Latent space's
     "Open in Generate" does)."""
-    z = event.get("z", [])
+    z = event["z"]  # checked by take_event
     if len(z) != z_dim:
         return  # made for another model
-    x, y = (list(event.get("xy", [])) + [0.0, 0.0])[:2]
+    x, y = event["xy"]
     st.session_state["gen_request"] = {
-        "z": [float(v) for v in z],
-        "digit": min(max(int(event.get("digit", 0)), 0), 9) if conditional else 0,
-        "source": f"the latent map at ({float(x):.2f}, {float(y):.2f})",
+        "z": list(z),
+        "digit": min(max(event["digit"], 0), 9) if conditional else 0,
+        "source": f"the latent map at ({x:.2f}, {y:.2f})",
     }
     st.switch_page("pages/2_Generate.py")
