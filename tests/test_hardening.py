@@ -297,6 +297,44 @@ def test_a_session_keeps_its_newest_uploads_and_all_uploads_are_bounded(monkeypa
     assert refused.value.status_code == 503 and "third" not in manager.file_storage
 
 
+@pytest.mark.browser  # a real server, flooded over one websocket
+def test_a_flood_of_reruns_from_one_browser_is_cut_to_the_rate_and_the_last_one_runs(app_server):
+    """A script asking for thousands of reruns a second stalled every other student's page (40 s for a page
+    drawn in 0.07 s): beyond a burst, one session's requests run at most RATE a second, the newest last."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    from tests.test_rerun_guard import receive, receive_run
+    from ui import rerun_throttle
+
+    def ask(ws) -> None:
+        msg = BackMsg()
+        msg.rerun_script.page_name = "Theory"
+        ws.send(msg.SerializeToString())
+
+    with connect(app_server.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"]) as ws:
+        ask(ws)
+        receive_run(ws, 120)  # the page drawn once: the throttle is installed
+        for _ in range(300):
+            ask(ws)
+        msgs = receive(ws, 10.0)
+        while msgs and (more := receive(ws, 2.0)):  # until the server has gone quiet
+            msgs += more
+    finished = [m.script_finished for m in msgs if m.WhichOneof("type") == "script_finished"]
+    assert finished and finished[-1] == ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY  # the last one ran
+    assert rerun_throttle.THROTTLED in app_server.log()
+
+
+def test_the_rerun_bucket_lets_a_burst_through_then_its_rate():
+    from ui.rerun_throttle import BURST, RATE, Bucket
+
+    bucket = Bucket()
+    assert all(bucket.take(100.0) for _ in range(BURST)) and not bucket.take(100.0)
+    assert bucket.wait() == pytest.approx(1 / RATE)
+    assert not bucket.take(100.0 + 0.5 / RATE) and bucket.take(100.0 + 1.01 / RATE)
+
+
 # --- 5, 6, 7, 9: the Lab ----------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import auth, cache_guard, rerun_guard, state, upload_guard
+from ui import auth, cache_guard, rerun_guard, rerun_throttle, state, upload_guard
 from ui.words import md, words
 from vae.data import Dataset, DatasetError
 from vae.model import parameter_counts
@@ -67,6 +67,7 @@ def page(title: str, purpose: str, plain: str | None = None, picker: bool = True
     rerun_guard.install()  # once per server process; see its docstring
     cache_guard.install()  # likewise
     upload_guard.install()  # likewise
+    rerun_throttle.install()  # likewise (after rerun_guard: a kept request is checked when it runs)
     icon = _info(title).icon
     st.set_page_config(page_title=f"{title} · VAE Explorer", page_icon=icon, layout="wide")
     st.html(PROJECTOR_CSS)  # only a style: it takes no room on the page
