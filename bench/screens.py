@@ -131,8 +131,10 @@ def main() -> None:
     parser.add_argument("--pages", nargs="+", default=[*PAGES, "Train", "Latent map"])
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    with app_server("vae-screens-") as (server, _env), chromium() as browser:
-        for size in args.sizes:
+    for size in args.sizes:
+        # A server of its own per size: the Train page's "before" is a server that has trained nothing yet
+        # (and a second Start would have to discard the first size's run).
+        with app_server("vae-screens-") as (server, _env), chromium() as browser:
             width, height = (int(v) for v in size.split("x"))
             for name in (p for p in args.pages if p in PAGES):
                 page = browser.new_page(viewport={"width": width, "height": height})
