@@ -105,3 +105,17 @@ def test_trim_runs_at_most_every_ten_seconds(monkeypatch):
     monkeypatch.setattr(memory, "_last_trim", memory._last_trim - memory._TRIM_EVERY)
     assert memory.trim() is True
     memory.cap_malloc_arenas(2)  # callable any time; affects threads started later
+
+
+def test_a_server_trims_its_memory_between_runs_too(monkeypatch):
+    """With no run training nothing trimmed: a server keeps one thread that does, once per process."""
+    import threading
+
+    calls = threading.Event()
+    monkeypatch.setattr(memory, "_trimmer", None)
+    monkeypatch.setattr(memory, "trim", lambda: calls.set() or True)
+    memory.keep_trimming(every=0.01)
+    first = memory._trimmer
+    memory.keep_trimming(every=0.01)
+    assert memory._trimmer is first and first.daemon and first.name == "vae-memory-trim"
+    assert calls.wait(5)

@@ -36,6 +36,7 @@ def lab() -> Lab:
     with _lab_lock:
         if _lab is None:
             memory.cap_malloc_arenas()
+            memory.keep_trimming()  # memory freed between runs goes back to the machine, not only at epochs
             # One torch thread for the whole server: the training thread keeps one core busy and
             # leaves the other to Streamlit and the pages. With torch's default (all cores) its
             # spinning workers fight the page reruns for the CPU and both slow down many-fold on a

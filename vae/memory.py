@@ -32,6 +32,7 @@ M_ARENA_MAX = -8  # mallopt's parameter number, as the MALLOC_ARENA_MAX environm
 _TRIM_EVERY = 10.0  # seconds: at most this often, however short the epochs
 _last_trim = 0.0
 _trim_lock = threading.Lock()
+_trimmer: threading.Thread | None = None  # keep_trimming's thread, once started
 
 # Bytes a training run holds per weight, in float32 units: the weights, their gradients, Adam's two
 # moments, the last good weights (the NaN guard), the eval snapshots pages read, and the autosave
@@ -127,6 +128,24 @@ def cap_malloc_arenas(arenas: int = 2) -> None:
     fallback for a server started some other way."""
     if (libc := _glibc()) is not None:
         libc.mallopt(M_ARENA_MAX, arenas)
+
+
+def keep_trimming(every: float = 30.0) -> None:
+    """Call `trim` every `every` seconds in a daemon thread, once per process (a server's). A live run trims
+    at its epochs' ends; with none, what a class's uploads and t-SNEs freed stayed with the process
+    (BENCHMARKS.md, "Memory between runs")."""
+    global _trimmer
+    with _trim_lock:
+        if _trimmer is not None:
+            return
+        _trimmer = threading.Thread(target=_trim_forever, args=(every,), name="vae-memory-trim", daemon=True)
+    _trimmer.start()
+
+
+def _trim_forever(every: float) -> None:
+    while _trimmer is threading.current_thread():  # a test that forgets it stops it
+        time.sleep(every)
+        trim()
 
 
 def trim() -> bool:
