@@ -96,7 +96,7 @@ def map_and_close_up(coords: np.ndarray, frames: map_data.Frames | None, note: s
     if latent_map.available():
         event = latent_map.take_event("lat_map")  # before the map: it rings the dot just clicked
         if event is not None and event.get("kind") == "pick":
-            st.session_state["lat_index"] = min(max(int(event.get("index", 0)), 0), n - 1)
+            st.session_state["lat_index"] = min(max(event["index"], 0), n - 1)
         elif event is not None and event.get("kind") == "generate":
             latent_map.open_in_generate(event, c.z_dim, c.conditional)
         row = np.flatnonzero(pts.index == st.session_state.get("lat_index", 0))

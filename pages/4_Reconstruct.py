@@ -157,7 +157,7 @@ def your_map(mine: torch.Tensor | None) -> None:
         return
     event = latent_map.take_event("rec_latent_map")
     if event is not None and event.get("kind") == "pick":
-        st.session_state["lat_index"] = int(event.get("index", 0))
+        st.session_state["lat_index"] = event["index"]
         st.switch_page("pages/3_Latent_space.py")
     elif event is not None and event.get("kind") == "generate":
         latent_map.open_in_generate(event, c.z_dim, c.conditional)

@@ -76,9 +76,8 @@ def page(title: str, purpose: str, plain: str | None = None, picker: bool = True
     if plain is not None and shown is not None and not shown.config.conditional:
         purpose = plain
     st.title(f"{icon} {title}")
-    st.markdown(
-        purpose.format(item=vocab.item, an_item=vocab.an_item, kind=vocab.kind)
-    )  # body text: a projector washes captions out
+    # Body text, not a caption: a projector washes captions out.
+    st.markdown(purpose.format(item=vocab.item, an_item=vocab.an_item, kind=vocab.kind))
     return shown
 
 

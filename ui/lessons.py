@@ -57,15 +57,15 @@ def explain(key: str | None, items: Sequence[Entry], rows: Sequence[np.ndarray],
 def _generic(measured: Sequence[Entry]) -> str:
     if len(measured) < 2:
         return "Pick another model in the sidebar to compare with, or one of the questions."
-    best = max(measured, key=lambda e: e.scores["elbo"])
-    most = max(measured, key=lambda e: e.scores["kl"])
-    least = min(measured, key=lambda e: e.scores["kl"])
     if len({e.run.dataset_name for e in measured}) > 1:  # each scored on its own test images: no "best"
         return (
             "These models were trained on different data, so each is scored on its own test images and no "
             "one of them fits better than another. Compare their curves' shapes, and each model's table row "
             "with a model of its own data."
         )
+    best = max(measured, key=lambda e: e.scores["elbo"])
+    most = max(measured, key=lambda e: e.scores["kl"])
+    least = min(measured, key=lambda e: e.scores["kl"])
     return (
         f"On the same test images, **{best.name}** fits best (ELBO {best.scores['elbo']:.1f} nats, higher is "
         f"better). **{most.name}** puts the most into z (KL {most.scores['kl']:.1f} nats), **{least.name}** "

@@ -76,11 +76,12 @@ def install() -> None:
             if not bucket.waiting and bucket.take(time.monotonic()):
                 request(self, client_state)
                 return
-            kept = ClientState()
+            kept = None
             if client_state is not None:
+                kept = ClientState()
                 kept.CopyFrom(client_state)
-            kept.fragment_id = ""  # a full run redraws every fragment the older requests asked for
-            bucket.pending = kept if client_state is not None else None
+                kept.fragment_id = ""  # a full run redraws every fragment the older requests asked for
+            bucket.pending = kept
             if not bucket.waiting:
                 bucket.waiting = True
                 LOG.warning("%s %s (more than %g a second)", THROTTLED, self.id, RATE)

@@ -35,7 +35,7 @@ def install() -> None:
             with self._lock:
                 held = self.file_storage.get(session_id, {})
                 old = held.get(file.file_id)
-                total = sum(len(f.data) for files in self.file_storage.values() for f in files.values())
+                total = self._total_bytes  # the manager's own count of what every session holds
                 if total - (len(old.data) if old else 0) + len(file.data) > TOTAL_BYTES:
                     LOG.warning("refused an upload of %d bytes: uploads hold %d bytes already", len(file.data), total)
                     raise HTTPException(status_code=503, detail="The server holds too many uploads: try again later.")
