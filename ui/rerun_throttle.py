@@ -8,7 +8,7 @@ for 20 s after the flood stopped. `install()` wraps `AppSession.request_rerun` w
 session (BURST at once, then RATE a second): a request beyond it is not run now but kept, the newest in
 place of any kept before it, and run as a full rerun when the bucket has a token again. The browser sends
 every widget's state with each request, so the newest holds what the older ones did (a button's click in
-an older one is lost, which no person clicks fast enough to meet). `tests/test_hardening.py` floods it.
+an older one is lost, which no person clicks fast enough to meet). `tests/test_server_limits.py` floods it.
 """
 
 from __future__ import annotations

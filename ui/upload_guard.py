@@ -6,7 +6,7 @@ sent 40 files of 25 MB to its own session's upload URL in 6 s, and the server gr
 as that session lived. The app's one uploader takes one picture, so `install()` wraps the manager's
 `add_file`: a session keeps its newest PER_SESSION files (an older one is dropped when another
 arrives), and once uploads hold TOTAL_BYTES in all, a new one is refused with HTTP 503 (the uploader
-shows an error; the student tries again later). `tests/test_hardening.py` checks both.
+shows an error; the student tries again later). `tests/test_server_limits.py` checks both.
 """
 
 from __future__ import annotations
