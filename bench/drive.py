@@ -281,15 +281,39 @@ async def start_training(
         field_ = page.get_by_role("spinbutton", name="Epochs", exact=True)
         await field_.fill(str(epochs))
         await field_.press("Tab")
-        await expect(field_).to_have_value(str(epochs))
+        # The panel's title is drawn by the server: once it says so, the server has the epochs (the
+        # field's own value is the browser's, and a late rerun of the preset could still reset it).
+        await expect(page.get_by_text(re.compile(rf"· {epochs} epochs")).first).to_be_visible(timeout=120_000)
         discard = page.get_by_role("checkbox", name="Discard the last run (not saved)")
         if await discard.count():  # a benchmark's earlier run, ended: this one replaces it
             await discard.check()
             await wait_done(page)
-        await page.get_by_role("button", name="Start training").click()
-        await page.get_by_text("Training in the background").wait_for(timeout=180_000)
+        await press_start(page, epochs)
     finally:
         await context.close()
+
+
+async def press_start(page, epochs: int, tries: int = 3) -> None:
+    """Press Start until the sidebar shows a live run of `epochs` epochs. On a loaded machine a click
+    was once seen to start nothing (no run, no message); it is pressed again, at most `tries` times."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    started = page.get_by_text(re.compile(rf"epoch \d+/{epochs}$"))
+    for attempt in range(tries):
+        await page.get_by_role("button", name="Start training").click()
+        try:
+            await page.get_by_text("Training in the background").wait_for(timeout=60_000)
+            await started.first.wait_for(timeout=60_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            print(f"Start pressed but no run of {epochs} epochs began within 60 s: pressing it again", flush=True)
+            await wait_done(page)
+            discard = page.get_by_role("checkbox", name="Discard the last run (not saved)")
+            if await discard.count():  # a run did start, with other settings, and ended
+                await discard.check()
+                await wait_done(page)
 
 
 async def control_training(browser, url: str, action: str) -> None:

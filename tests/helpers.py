@@ -30,6 +30,8 @@ def start_run_in_browser(page, epochs: int, batch_size: int) -> None:
         field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(str(value))
         field.press("Tab")
+    # The panel's title is the server's: once it names the epochs, the server has the fields.
+    expect(page.get_by_text(f"· {epochs} epochs", exact=False).first).to_be_visible(timeout=120_000)
     page.get_by_role("button", name="Start training").click()
 
 

@@ -141,10 +141,11 @@ def test_a_session_taken_over_by_its_id_is_not_the_instructor(app_env, browser):
         page.get_by_text("Instructor controls unlocked in this browser").wait_for(timeout=60_000)
         expect(page.get_by_role("button", name="Start training", disabled=False)).to_have_count(1, timeout=60_000)
         session_id = session_ids[-1]
-        # Streamlit hands the session to the newest connection and closes the tab's; the tab then
-        # reconnects and takes it back, cutting the script's run short (seen in CI as a run of one
-        # element). Hold the tab's reconnects here (a socket that never reaches the server), so the
-        # run read below is the script's own, whole.
+        # The tab's own run, if one is still going when the script attaches, ends on the script's
+        # connection (CI once read such a run: one element, then stopped). Wait until the tab is idle,
+        # keep its reconnects from taking the session back (a socket that never reaches the server),
+        # and ask again if the run read has no controls.
+        wait_for_app(page)
         page.route_web_socket("**/_stcore/stream", lambda ws: None)
         url = server.url.replace("http", "ws", 1) + "/_stcore/stream"
         with connect(url, subprotocols=["streamlit", "no-xsrf-token", session_id], origin=server.url) as ws:
