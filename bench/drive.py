@@ -256,64 +256,62 @@ async def pick_option(page, box: str, option, timeout_ms: float = 180_000) -> No
 
 
 async def start_training(
-    browser, url: str, preset: str = "seed", epochs: int = 1000, dataset: str | None = None
+    browser, url: str, preset: str = "seed", epochs: int = 1000, dataset: str | None = None, tries: int = 3
 ) -> None:
     """Press Start on the Train page with `preset`, `epochs` (and `dataset`), in a browser of its own,
-    then close it (its live panel would otherwise refresh every second and load the server)."""
-    from playwright.async_api import expect
+    then close it (its live panel would otherwise refresh every second and load the server).
 
-    from vae.config import PRESETS
+    It returns once a freshly loaded Train page shows a live run of `epochs` epochs. On a loaded machine
+    a press was once seen to leave the page as it was: no run drawn, no message. The page is loaded
+    afresh then (a run that did start shows), and if no run began the whole setup is done again."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     context, page = await new_student(browser, None, "instructor")
+    live = page.get_by_text(re.compile(rf"\b\d+ of {epochs} epochs done"))  # the live panel's progress line
     try:
-        await goto(page, url, "Train")
-        await page.get_by_text("⚙️ Settings").first.click()  # the panel is closed; its title sums it up
-        await wait_done(page)
-        await pick_option(page, "Start from a preset", re.compile(f"^{re.escape(preset)}"))
-        # The preset's rerun fills the form; typing before it lands would be overwritten by it.
-        filled = PRESETS[preset]
-        await expect(page.get_by_role("spinbutton", name="Latent size z_dim", exact=True)).to_have_value(
-            str(filled.z_dim)
-        )
-        await wait_done(page)
-        if dataset is not None:
-            await pick_option(page, "Dataset", re.compile(f"^{re.escape(dataset)}$"))
-        field_ = page.get_by_role("spinbutton", name="Epochs", exact=True)
-        await field_.fill(str(epochs))
-        await field_.press("Tab")
-        # The panel's title is drawn by the server: once it says so, the server has the epochs (the
-        # field's own value is the browser's, and a late rerun of the preset could still reset it).
-        await expect(page.get_by_text(re.compile(rf"· {epochs} epochs")).first).to_be_visible(timeout=120_000)
-        discard = page.get_by_role("checkbox", name="Discard the last run (not saved)")
-        if await discard.count():  # a benchmark's earlier run, ended: this one replaces it
-            await discard.check()
-            await wait_done(page)
-        await press_start(page, epochs)
+        for attempt in range(tries):
+            await _set_up_and_press_start(page, url, preset, epochs, dataset)
+            with contextlib.suppress(PlaywrightTimeout):
+                await live.first.wait_for(timeout=60_000)
+                return
+            await goto(page, url, "Train")  # a new session: it draws the run if one began
+            with contextlib.suppress(PlaywrightTimeout):
+                await live.first.wait_for(timeout=30_000)
+                return
+            if attempt < tries - 1:
+                print(f"Start was pressed but no run of {epochs} epochs began: setting it up again", flush=True)
+        raise RuntimeError(f"no run of {epochs} epochs began after pressing Start {tries} times")
     finally:
         await context.close()
 
 
-async def press_start(page, epochs: int, tries: int = 3) -> None:
-    """Press Start until the sidebar shows a live run of `epochs` epochs. On a loaded machine a click
-    was once seen to start nothing (no run, no message); it is pressed again, at most `tries` times."""
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
+async def _set_up_and_press_start(page, url: str, preset: str, epochs: int, dataset: str | None) -> None:
+    from playwright.async_api import expect
 
-    started = page.get_by_text(re.compile(rf"epoch \d+/{epochs}$"))
-    for attempt in range(tries):
-        await page.get_by_role("button", name="Start training").click()
-        try:
-            await page.get_by_text("Training in the background").wait_for(timeout=60_000)
-            await started.first.wait_for(timeout=60_000)
-            return
-        except PlaywrightTimeout:
-            if attempt == tries - 1:
-                raise
-            print(f"Start pressed but no run of {epochs} epochs began within 60 s: pressing it again", flush=True)
+    from vae.config import PRESETS
+
+    await goto(page, url, "Train")
+    await page.get_by_text("⚙️ Settings").first.click()  # the panel is closed; its title sums it up
+    await wait_done(page)
+    await pick_option(page, "Start from a preset", re.compile(f"^{re.escape(preset)}"))
+    # The preset's rerun fills the form; typing before it lands would be overwritten by it.
+    filled = PRESETS[preset]
+    await expect(page.get_by_role("spinbutton", name="Latent size z_dim", exact=True)).to_have_value(str(filled.z_dim))
+    await wait_done(page)
+    if dataset is not None:
+        await pick_option(page, "Dataset", re.compile(f"^{re.escape(dataset)}$"))
+    field_ = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    await field_.fill(str(epochs))
+    await field_.press("Tab")
+    # The panel's title is drawn by the server: once it says so, the server has the epochs (the
+    # field's own value is the browser's, and a late rerun of the preset could still reset it).
+    await expect(page.get_by_text(re.compile(rf"· {epochs} epochs")).first).to_be_visible(timeout=120_000)
+    for confirm in ("Discard the last run (not saved)", "Stop the current run and start this one instead"):
+        box = page.get_by_role("checkbox", name=confirm)
+        if await box.count():  # an earlier run (a benchmark's, or a try of this one): this one replaces it
+            await box.check()
             await wait_done(page)
-            discard = page.get_by_role("checkbox", name="Discard the last run (not saved)")
-            if await discard.count():  # a run did start, with other settings, and ended
-                await discard.check()
-                await wait_done(page)
+    await page.get_by_role("button", name="Start training").click()
 
 
 async def control_training(browser, url: str, action: str) -> None:

@@ -13,6 +13,7 @@ from vae.run import LIVE, RunState, RunView
 
 REFRESH_SECONDS = 1.0  # the live panel redraws this long after the browser has drawn it (see ui/pacer)
 SAFETY_NET_SECONDS = 10.0  # Streamlit's own timer, should the pacer's iframe not load
+WATCH_SECONDS = 3.0  # with no live run drawn, how often the page looks for one started elsewhere
 HIGH_LEARNING_RATE = 0.01  # ten times Adam's usual 1e-3: above it this model's training usually goes wrong
 SCROLL = "train_scroll_to_run"  # set on Start: the next page run scrolls the browser to the run's status
 
@@ -185,6 +186,15 @@ def live_panel(expected: tuple[str, bool, bool]) -> None:
         pace("train_pacer", REFRESH_SECONDS)
 
 
+def watch_for_a_run(drawn: str | None) -> None:
+    """With no live run on the page: redraw it once a run starts, pressed in another browser (the
+    instructor's, while the class waits on this page) or in this one by a press whose own redraw was cut
+    short (a rerun arriving while Start's callback was still starting the run left the page as it was)."""
+    t = state.lab().trainer
+    if t is not None and t.run_id != drawn and t.view.state.live:
+        st.rerun()
+
+
 def scroll_to_run() -> None:
     """After Start, bring the run's status to the top of the browser (the form's Start button sits far
     down). A script of ours, run in the page itself, taking no room (`st.components.v1.html`, an iframe,
@@ -230,6 +240,8 @@ elif shown is not None:
     exports.download_row(shown, shown.label)
 else:
     st.info("No run yet: pick a preset above and press **Start training**. The `tiny` preset trains in seconds.")
+if not live:
+    st.fragment(watch_for_a_run, run_every=WATCH_SECONDS)(trainer.run_id if trainer is not None else None)
 
 
 DELETE_NOTICE = "train_delete_notice"  # the delete section's messages show in that section

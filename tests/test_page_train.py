@@ -416,13 +416,14 @@ def test_browser_trains_tiny_to_the_end_and_the_curves_and_film_grow(app_server,
 
 
 @pytest.mark.browser
-def test_two_browsers_watch_one_run_and_a_pause_in_one_shows_in_the_other(app_server, browser, screenshot_dir):
+def test_two_browsers_watch_one_run_started_and_paused_in_one(app_server, browser, screenshot_dir):
     a = _open(browser, app_server.url)
+    b = _open(browser, app_server.url)  # a student waiting on the Train page: its own session, no run yet
     start_run_in_browser(a, epochs=300, batch_size=100)
     a.get_by_role("button", name="Pause").wait_for(timeout=120_000)
-    b = _open(browser, app_server.url)  # a second browser: its own session, the same run
-    # Waits that scale with a busy machine: the second browser must see the pause by itself (it redraws
-    # about once a second when idle), however long the machine takes; how fast is bench/'s business.
+    # Waits that scale with a busy machine: the second browser must see the run start and pause by itself
+    # (it looks for a run every few seconds, then redraws about once a second), however long the machine
+    # takes; how fast is bench/'s business.
     b.get_by_text("Training in the background").wait_for(timeout=60_000)
     a.get_by_role("button", name="Pause").click()
     b.get_by_text("Paused. Press Resume").wait_for(timeout=60_000)
@@ -430,6 +431,9 @@ def test_two_browsers_watch_one_run_and_a_pause_in_one_shows_in_the_other(app_se
     b.get_by_role("button", name="Resume").click()
     a.get_by_text("Training in the background").wait_for(timeout=60_000)
     a.get_by_role("button", name="⏹️ Stop").click()  # not Streamlit's own Stop (a run in progress)
+    a.get_by_text("Stopped before the last epoch").wait_for(timeout=60_000)
+    # b's picker still names the saved model it opened on (there was no run to default to): once the run
+    # is over, its Train page shows that model, and says where the stopped run is.
+    b.get_by_text("The last run has stopped: pick").wait_for(timeout=60_000)
     for page in (a, b):
-        page.get_by_text("Stopped before the last epoch").wait_for(timeout=60_000)
         page.close()
