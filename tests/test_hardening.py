@@ -106,6 +106,13 @@ def test_an_upload_that_is_not_a_picture_never_echoes_the_upload_object():
     assert "SESSION-ID" not in str(err.value) and "PNG or a JPEG" in str(err.value)
 
 
+def start_buttons(msgs) -> list:
+    """The Start buttons drawn in `msgs` (ForwardMsgs)."""
+    return [m.delta.new_element.button for m in msgs if m.WhichOneof("type") == "delta"
+            and m.delta.new_element.WhichOneof("type") == "button"
+            and m.delta.new_element.button.label.endswith("Start training")]  # fmt: skip
+
+
 @pytest.mark.browser
 def test_a_session_taken_over_by_its_id_is_not_the_instructor(app_env, browser):
     """The attack: the instructor unlocks in a browser; a script that learnt the session id connects
@@ -155,12 +162,9 @@ def test_a_session_taken_over_by_its_id_is_not_the_instructor(app_env, browser):
             for _ in range(3):  # a run stopped early (the session handed to another connection) has no controls
                 ws.send(msg.SerializeToString())
                 msgs += receive_run(ws, 120)
-                if any("Start training" in str(m.delta) for m in msgs if m.WhichOneof("type") == "delta"):
+                if starts := start_buttons(msgs):
                     break
         texts = " ".join(str(m.delta) for m in msgs if m.WhichOneof("type") == "delta")
-        starts = [m.delta.new_element.button for m in msgs if m.WhichOneof("type") == "delta"
-                  and m.delta.new_element.WhichOneof("type") == "button"
-                  and m.delta.new_element.button.label.endswith("Start training")]  # fmt: skip
         kinds = [(k, getattr(m, k)) if k == "script_finished" else k for m in msgs if (k := m.WhichOneof("type"))]
         assert starts and all(b.disabled for b in starts), (starts, kinds)  # the session, taken over: locked
         assert "Only the instructor can" in texts
